@@ -48,3 +48,11 @@ def test_settings_demo_defaults_and_missing(monkeypatch):
     assert DEMO_PARTNER_KEY not in repr(settings)
     with pytest.raises(errors.ConfigurationError, match="BLAZE_BASE_URL"):
         BlazeSettings.from_env()
+
+
+def test_database_url_password_is_a_secret(monkeypatch):
+    from blaze_workbook.redact import secret_values
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop:pa%24%24word-42@db.internal:5432/crm")
+    assert "pa$$word-42" in secret_values()
+    assert "pa$$word-42" not in redact("connect failed with pa$$word-42")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 #: environment variables whose values are secrets
-SECRET_ENV_VARS: tuple[str, ...] = ("BLAZE_PARTNER_KEY", "BLAZE_DEVELOPER_KEY", "DATABASE_URL_PASSWORD")
+SECRET_ENV_VARS: tuple[str, ...] = ("BLAZE_PARTNER_KEY", "BLAZE_DEVELOPER_KEY")
 #: header and query names whose values are secrets
 SECRET_NAMES: frozenset[str] = frozenset({"partner_key", "x-api-key", "authorization", "password", "cookie"})
 MASK = "***"
@@ -32,7 +32,18 @@ def register_secret(value: str | None) -> None:
 def secret_values() -> list[str]:
     """The secret values currently known: configured ones and registered ones, longest first."""
     values = {os.environ.get(name, "") for name in SECRET_ENV_VARS} | _extra
+    values.add(_url_password(os.environ.get("DATABASE_URL", "")))
     return sorted((v for v in values if v and len(v) >= 4), key=len, reverse=True)
+
+
+def _url_password(url: str) -> str:
+    """The password inside a ``postgresql://user:password@host/db`` URL, or ''."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        return unquote(urlsplit(url).password or "") if url else ""
+    except ValueError:
+        return ""
 
 
 def redact(text: object, secrets: Iterable[str] | None = None) -> str:
