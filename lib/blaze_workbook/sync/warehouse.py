@@ -1,0 +1,459 @@
+"""The DuckDB warehouse: raw pages as fetched, typed tables merged from them, sync state.
+
+One file under the workbook home holds everything a sync knows, so the sync can be stopped at
+any moment and resumed, and rebuilt without a single API call:
+
+- ``raw_pages`` logs every ingested page (run, entity, request, fetch time, state update);
+  its body is kept once per content in ``raw_bodies``, zstd-compressed;
+- one typed table per staging table (same name and columns, plus bookkeeping), merged by key
+  keeping the row with the highest ``modified`` (:mod:`._merge`);
+- ``lookups`` (employees, terminals, vendors, categories, brands, shop), ``quarantine``,
+  ``state`` (watermark and window cursor per entity), ``runs`` and ``pushed`` (per staging
+  table and target database, the last pushed version, see :mod:`.push`).
+
+:meth:`Warehouse.ingest` stores the page, merges it, quarantines what must be and advances the
+state in one DuckDB transaction: a crash leaves the whole page or nothing. Every derived table
+is a function of the raw pages in order, so :meth:`Warehouse.replay` rebuilds them exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import zstandard
+
+from ..config import workbook_home
+from ..errors import ConfigurationError
+from ..mapping import TABLES, Table, table as mapped_table
+from ..redact import redact
+from ._ddl import DAMAGED, DERIVED_TABLES, SCHEMA, add_missing_columns, compared_columns, create_typed, open_error, q
+from ._merge import classify, counts, writes
+from ._schema import LOOKUP_ENTITIES, check_entity
+from ._types import check_timezone
+from .decode import DecodedPage, decode_page, frame_schema, resolve, shop_timezone
+
+#: the file's name under the workbook home
+FILE_NAME = "warehouse.duckdb"
+#: the time zone used when the shop's is not known yet (``shop_timezone_fallback``)
+DEFAULT_TIMEZONE = "America/Los_Angeles"
+_STATE_KEYS = frozenset({"watermark_ms", "cursor"})
+_ZSTD_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: TableCounts) -> TableCounts:
+        return TableCounts(self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged)
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    """What one page did: rows per outcome (over all its tables), quarantined records, drift."""
+
+    page_id: int
+    records: int
+    new: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    drift: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReplayCounts:
+    pages: int
+    tables: dict[str, int]
+    quarantined: int
+
+
+def default_path() -> Path:
+    return workbook_home() / FILE_NAME
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Warehouse:
+    """One open warehouse file. Hold it for the length of a run: it holds the file's lock."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, timezone_fallback: str) -> None:
+        self._con = con
+        self.path = path
+        self.timezone_fallback = timezone_fallback
+        self._lock = threading.RLock()
+        self._zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        #: look-ups as last read; dropped whenever a transaction wrote look-ups
+        self._lookups: dict[str, pl.DataFrame] | None = None
+        self._touches_lookups = False
+        #: test hook: called inside the ingest transaction, just before COMMIT
+        self._before_commit: Callable[[], None] | None = None
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, timezone_fallback: str = DEFAULT_TIMEZONE) -> Warehouse:
+        """Open (creating if needed) the warehouse at ``path`` (default under the workbook home).
+
+        Raises :class:`LockedError` when another process has it open and
+        :class:`ConfigurationError` when the file is not a readable DuckDB database.
+        """
+        check_timezone(timezone_fallback)
+        path = Path(path) if path is not None else default_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.Error as exc:
+            raise open_error(path, exc) from exc
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            for statement in SCHEMA:
+                con.execute(statement)
+            for t in TABLES:
+                con.execute(create_typed(t))
+                add_missing_columns(con, t)
+        except DAMAGED as exc:
+            con.close()
+            raise open_error(path, exc) from exc
+        return cls(con, path, timezone_fallback)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def sql(self, query: str, params: Mapping[str, Any] | list[Any] | None = None) -> pl.DataFrame:
+        """A read query's result as a polars frame (for status pages and tests)."""
+        with self._lock:
+            return self._con.sql(query, params=params).pl()
+
+    def lookups(self) -> dict[str, pl.DataFrame]:
+        """Look-up table name -> ``id, name, time_zone`` (the shop: in the order it was seen)."""
+        with self._lock:
+            if self._lookups is None:
+                frame = self.sql("SELECT lookup, id, name, time_zone FROM lookups ORDER BY lookup, _version, id")
+                self._lookups = {
+                    name: frame.filter(pl.col("lookup") == name).drop("lookup")
+                    for name in frame.get_column("lookup").unique().to_list()
+                }
+            return dict(self._lookups)
+
+    @property
+    def timezone(self) -> str:
+        """The shop's time zone when ``/store`` was ingested, else the fallback."""
+        return shop_timezone(self.lookups(), self.timezone_fallback)
+
+    def typed_frame(self, table: Table | str) -> pl.DataFrame:
+        """The typed table as stored (bookkeeping columns included, look-ups unresolved)."""
+        t = table if isinstance(table, Table) else mapped_table(table)
+        return self.sql(f"SELECT * FROM {q(t.staging)} ORDER BY {q(t.key)}")
+
+    def staging_frame(self, table: Table | str, *, since_version: int | None = None) -> pl.DataFrame:
+        """Rows exactly as the Postgres staging table should hold them (look-ups resolved).
+
+        ``since_version``: only rows whose values changed after that page (for the push).
+        """
+        t = table if isinstance(table, Table) else mapped_table(table)
+        with self._lock:
+            where = "" if since_version is None else " WHERE _version > $v"
+            typed = self.sql(
+                f"SELECT * FROM {q(t.staging)}{where} ORDER BY {q(t.key)}",
+                {} if since_version is None else {"v": since_version},
+            )
+            resolved = resolve(typed, t, self.lookups(), self.timezone)
+        return resolved.select(c.name for c in t.columns)
+
+    def quarantine_frame(self, run_id: str | None = None) -> pl.DataFrame:
+        where = "" if run_id is None else " WHERE run_id = $run"
+        return self.sql(f"SELECT * FROM quarantine{where} ORDER BY \"at\", entity, record_id", {"run": run_id} if run_id else None)
+
+    def state(self, entity: str) -> dict[str, Any] | None:
+        """``{watermark_ms, cursor, updated_at}`` of ``entity``, or ``None`` before its first page."""
+        rows = self.sql("SELECT watermark_ms, cursor, updated_at FROM state WHERE entity = $e", {"e": entity}).to_dicts()
+        if not rows:
+            return None
+        row = rows[0]
+        row["cursor"] = json.loads(row["cursor"]) if row["cursor"] is not None else None
+        return row
+
+    def states(self) -> pl.DataFrame:
+        return self.sql("SELECT * FROM state ORDER BY entity")
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per typed (staging) table."""
+        with self._lock:
+            return {t.staging: self._con.execute(f"SELECT count(*) FROM {q(t.staging)}").fetchall()[0][0] for t in TABLES}
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, mode: str, *, started_at: datetime | None = None) -> None:
+        with self._lock:
+            self._con.execute(
+                "INSERT INTO runs (run_id, mode, started_at, status, calls) VALUES ($r, $m, $s, 'running', 0) "
+                "ON CONFLICT (run_id) DO UPDATE SET mode = excluded.mode, status = 'running'",
+                {"r": run_id, "m": mode, "s": started_at or _now()},
+            )
+
+    def finish_run(self, run_id: str, status: str, *, calls: int | None = None, counts: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self._con.execute(
+                "INSERT INTO runs (run_id, status, ended_at, calls, counts) VALUES ($r, $st, $e, $c, $n) "
+                "ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at, "
+                "calls = coalesce(excluded.calls, runs.calls), counts = coalesce(excluded.counts, runs.counts)",
+                {"r": run_id, "st": status, "e": _now(), "c": calls, "n": json.dumps(counts, default=str) if counts is not None else None},
+            )
+
+    def runs(self) -> pl.DataFrame:
+        return self.sql("SELECT * FROM runs ORDER BY started_at NULLS LAST, run_id")
+
+    # --- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+            if self._before_commit is not None:
+                self._before_commit()
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            self._lookups = None if self._touches_lookups else self._lookups
+            self._touches_lookups = False
+
+    def ingest(
+        self,
+        run_id: str,
+        entity: str,
+        body: bytes,
+        request: Mapping[str, Any] | None = None,
+        state_update: Mapping[str, Any] | None = None,
+        *,
+        fetched_at: datetime | None = None,
+        check_fields: bool = True,
+    ) -> IngestCounts:
+        """Store one fetched page, merge it, quarantine what must be, advance ``entity``'s state.
+
+        All in one transaction. ``state_update`` may set ``watermark_ms`` and ``cursor`` (any
+        JSON); keys left out keep their value. A body that is not a Blaze page raises
+        :class:`InputDataError` and stores nothing. ``check_fields=False`` skips counting
+        undeclared fields (about half the decode time of a transaction page).
+        """
+        check_entity(entity)
+        _check_state_update(state_update)
+        fetched_at = fetched_at or _now()
+        body = bytes(body)
+        sha = hashlib.sha256(body).hexdigest()
+        with self._lock:
+            decoded = decode_page(entity, body, timezone=self.timezone, check_fields=check_fields)
+            compressed = self._zstd.compress(body)
+            with self._transaction() as con:
+                page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
+                con.execute(
+                    "INSERT INTO raw_bodies VALUES ($s, 'zstd', $n, $b) ON CONFLICT DO NOTHING",
+                    {"s": sha, "n": len(body), "b": compressed},
+                )
+                con.execute(
+                    "INSERT INTO raw_pages VALUES ($p, $r, $e, $q, $f, $s, $u, $n, $k)",
+                    {
+                        "p": page_id, "r": run_id, "e": entity, "q": redact(json.dumps(request or {}, default=str, sort_keys=True)),
+                        "f": fetched_at, "s": sha, "u": json.dumps(state_update) if state_update is not None else None,
+                        "n": decoded.count, "k": decoded.quarantine.height,
+                    },
+                )
+                counts = self._apply(con, page_id, run_id, fetched_at, decoded)
+                if state_update is not None:
+                    self._advance(con, entity, state_update, fetched_at)
+        return counts
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, page_id: int, run_id: str, at: datetime, page: DecodedPage) -> IngestCounts:
+        stamp = {"run_id": run_id, "seen_at": at, "version": page_id}
+        tables: dict[str, TableCounts] = {}
+        if page.entity in LOOKUP_ENTITIES:
+            self._touches_lookups = True
+            name = LOOKUP_ENTITIES[page.entity]
+            frame = page.frames[name].unique(subset="id", keep="last", maintain_order=True).with_columns(pl.lit(0).alias("_modified_ms"))
+            existing = con.sql(
+                "SELECT id, name, time_zone, 0::BIGINT AS _modified_ms, _run_id, _seen_at, _version FROM lookups "
+                "WHERE lookup = $l AND id IN (SELECT unnest($keys))",
+                params={"l": name, "keys": frame.get_column("id").to_list()},
+            ).pl()
+            classified = classify(frame, existing, ["id"], ["name", "time_zone"])
+            rows = writes(classified, ["id", "name", "time_zone", "_modified_ms"], ["id"], **stamp)
+            tables["lookups"] = self._store(con, "lookups", rows.drop("_modified_ms").with_columns(pl.lit(name).alias("lookup")), classified)
+        else:
+            for staging, frame in page.frames.items():
+                t = mapped_table(staging)
+                latest = (
+                    frame.with_row_index("__pos")
+                    .sort(["_modified_ms", "__pos"])
+                    .unique(subset=t.key, keep="last", maintain_order=True)
+                    .drop("__pos")
+                )
+                existing = con.sql(
+                    f"SELECT * FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))",
+                    params={"keys": latest.get_column(t.key).to_list()},
+                ).pl()
+                classified = classify(latest, existing, [t.key], compared_columns(t))
+                tables[staging] = self._store(con, t.staging, writes(classified, list(frame_schema(t)), [t.key], **stamp), classified)
+        if page.quarantine.height:
+            con.register("_quarantine_in", page.quarantine.to_arrow())
+            try:
+                con.execute(
+                    "INSERT INTO quarantine (run_id, entity, record_id, reason, payload, payload_sha256, \"at\") "
+                    "SELECT DISTINCT ON (entity, sha256(payload), reason) $r, entity, record_id, reason, payload, "
+                    "sha256(payload), $at FROM _quarantine_in ON CONFLICT DO NOTHING",
+                    {"r": run_id, "at": at},
+                )
+            finally:
+                con.unregister("_quarantine_in")
+        total = sum(tables.values(), TableCounts())
+        return IngestCounts(page_id, page.count, total.new, total.updated, total.unchanged, page.quarantine.height, tables, page.drift)
+
+    @staticmethod
+    def _store(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame, classified: pl.DataFrame) -> TableCounts:
+        if rows.height:
+            con.register("_writes", rows.to_arrow())
+            try:
+                con.execute(f"INSERT OR REPLACE INTO {q(name)} BY NAME SELECT * FROM _writes")
+            finally:
+                con.unregister("_writes")
+        found = counts(classified)
+        return TableCounts(found.get("new", 0), found.get("updated", 0), found.get("unchanged", 0) + found.get("touched", 0))
+
+    def _advance(self, con: duckdb.DuckDBPyConnection, entity: str, update: Mapping[str, Any], at: datetime) -> None:
+        values = {"e": entity, "at": at, "w": update.get("watermark_ms"), "c": None if update.get("cursor") is None else json.dumps(update["cursor"], default=str)}
+        sets = ["updated_at = excluded.updated_at"]
+        if "watermark_ms" in update:
+            sets.append("watermark_ms = excluded.watermark_ms")
+        if "cursor" in update:
+            sets.append("cursor = excluded.cursor")
+        con.execute(
+            "INSERT INTO state (entity, watermark_ms, cursor, updated_at) VALUES ($e, $w, $c, $at) "
+            f"ON CONFLICT (entity) DO UPDATE SET {', '.join(sets)}",
+            values,
+        )
+
+    # --- replay ----------------------------------------------------------------------------
+
+    def replay(self, run_id: str | None = None) -> ReplayCounts:
+        """Rebuild typed tables, look-ups, quarantine and state from the stored raw pages only.
+
+        ``run_id``: rebuild as of the end of that run (its pages and all earlier ones); default
+        all pages. Zero API calls; uses the current mapping (typed tables are recreated), in
+        one transaction.
+        """
+        with self._lock:
+            last = None
+            if run_id is not None:
+                last = self._con.execute("SELECT max(page_id) FROM raw_pages WHERE run_id = $r", {"r": run_id}).fetchall()[0][0]
+                if last is None:
+                    known = self.sql("SELECT DISTINCT run_id FROM raw_pages ORDER BY run_id").get_column("run_id").to_list()
+                    raise ConfigurationError(f"no stored pages for run {run_id!r}; runs with pages: {', '.join(known) or 'none'}")
+            pages = self.sql(
+                "SELECT page_id, run_id, entity, fetched_at, sha256, state_update FROM raw_pages"
+                + ("" if last is None else " WHERE page_id <= $last")
+                + " ORDER BY page_id",
+                None if last is None else {"last": last},
+            )
+            decompressor = zstandard.ZstdDecompressor()
+            tables: Counter[str] = Counter()
+            quarantined = 0
+            with self._transaction() as con:
+                self._touches_lookups = True
+                for name in DERIVED_TABLES:
+                    if name in {t.staging for t in TABLES}:
+                        con.execute(f"DROP TABLE {q(name)}")
+                    else:
+                        con.execute(f"DELETE FROM {q(name)}")
+                # rebuilt rows keep their page as version, though their values may differ now:
+                # the next push sends everything
+                con.execute("DELETE FROM pushed")
+                for t in TABLES:
+                    con.execute(create_typed(t))
+                for page in pages.iter_rows(named=True):
+                    codec, blob = con.execute("SELECT codec, body FROM raw_bodies WHERE sha256 = $s", {"s": page["sha256"]}).fetchall()[0]
+                    body = decompressor.decompress(blob) if codec == "zstd" else bytes(blob)
+                    decoded = decode_page(page["entity"], body, timezone=self._timezone_in(con), check_fields=False)
+                    counts = self._apply(con, page["page_id"], page["run_id"], page["fetched_at"], decoded)
+                    quarantined += counts.quarantined
+                    for name, c in counts.tables.items():
+                        tables[name] += c.new + c.updated
+                    if page["state_update"] is not None:
+                        self._advance(con, page["entity"], json.loads(page["state_update"]), page["fetched_at"])
+        return ReplayCounts(pages.height, dict(tables), quarantined)
+
+    def _timezone_in(self, con: duckdb.DuckDBPyConnection) -> str:
+        shop = con.sql("SELECT id, name, time_zone FROM lookups WHERE lookup = 'shop' ORDER BY _version, id").pl()
+        return shop_timezone({"shop": shop}, self.timezone_fallback)
+
+    # --- push bookkeeping ------------------------------------------------------------------
+
+    def max_version(self, table: Table) -> int:
+        with self._lock:
+            return self._con.execute(f"SELECT coalesce(max(_version), 0) FROM {q(table.staging)}").fetchall()[0][0]
+
+    def rows_up_to(self, table: Table, version: int) -> int:
+        with self._lock:
+            return self._con.execute(f"SELECT count(*) FROM {q(table.staging)} WHERE _version <= $v", {"v": version}).fetchall()[0][0]
+
+    def context(self) -> str:
+        """What resolved values depend on besides the rows: look-ups and the shop's time zone."""
+        with self._lock:
+            version = self._con.execute("SELECT coalesce(max(_version), 0) FROM lookups").fetchall()[0][0]
+        return f"lookups={version};tz={self.timezone}"
+
+    def push_marker(self, table: Table, target: str) -> tuple[int, str] | None:
+        rows = self.sql("SELECT version, context FROM pushed WHERE staging = $s AND target = $t", {"s": table.staging, "t": target}).rows()
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def set_push_marker(self, table: Table, target: str, version: int, context: str) -> None:
+        with self._lock:
+            self._con.execute(
+                "INSERT INTO pushed VALUES ($s, $t, $v, $c, $at) ON CONFLICT (staging, target) DO UPDATE SET "
+                "version = excluded.version, context = excluded.context, \"at\" = excluded.\"at\"",
+                {"s": table.staging, "t": target, "v": version, "c": context, "at": _now()},
+            )
+
+
+def _check_state_update(update: Mapping[str, Any] | None) -> None:
+    if update is None:
+        return
+    unknown = set(update) - _STATE_KEYS
+    if unknown:
+        raise ConfigurationError(f"unknown state field(s) {sorted(unknown)}; valid: {sorted(_STATE_KEYS)}")
+    mark = update.get("watermark_ms")
+    if mark is not None and type(mark) is not int:
+        raise ConfigurationError(f"watermark_ms must be epoch milliseconds (int), got {mark!r}")
+
+
+__all__ = ["DEFAULT_TIMEZONE", "FILE_NAME", "IngestCounts", "ReplayCounts", "TableCounts", "Warehouse", "default_path"]
