@@ -98,5 +98,11 @@ def simulate(
         raise typer.Exit(2) from exc
 
 
+# `run` and `status` (the runner package keeps their logic)
+from .runner.commands import register as _register_runner  # noqa: E402
+
+_register_runner(app)
+
+
 if __name__ == "__main__":
     app()
