@@ -98,6 +98,17 @@ def simulate(
         raise typer.Exit(2) from exc
 
 
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="Simulator preset: tiny, demo, seed or real.")] = "demo",
+    seed: Annotated[int, typer.Option(help="Seed of the simulated data.")] = 0,
+) -> None:
+    """Rehearse the whole migration on the simulator and an embedded Postgres; print the index path last."""
+    from .demo import main as demo_main
+
+    raise typer.Exit(demo_main(scale=scale, seed=seed))
+
+
 # `run` and `status` (the runner package keeps their logic)
 from .runner.commands import register as _register_runner  # noqa: E402
 
