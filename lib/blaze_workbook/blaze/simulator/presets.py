@@ -40,7 +40,7 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset("tiny", 300, 120, 3_000, 1.0, employees=6, terminals=3, vendors=8, brands=12, categories=10),
         Preset("demo", 3_000, 800, 40_000, 2.0, employees=14, terminals=4, vendors=25, brands=50, categories=14),
-        Preset("seed", 10_500, 7_900, 190_000, 4.5, employees=38, terminals=6, vendors=70, brands=140, categories=18),
+        Preset("seed", 10_500, 7_900, 197_500, 4.5, employees=38, terminals=6, vendors=70, brands=140, categories=18),
         Preset("real", 131_005, 7_868, 190_000, 4.5, employees=45, terminals=6, vendors=70, brands=140, categories=18),
     )
 }
