@@ -1,0 +1,128 @@
+"""The derived customer fields of CONTRACTS.md §3, recomputed from Blaze transactions.
+
+The same definitions as the Postgres view ``customers_blaze_metrics``
+(:func:`blaze_workbook.setup_sql.metrics_select`), with the same parameters
+(:class:`~blaze_workbook.setup_sql.MetricsRules`: shop time zone, tier and churn bounds), as one
+polars plan. The compare computes them *as of* a date instead of "today", so a run can be
+repeated for the day it describes; every transaction staged is counted (none is filtered by
+``as_of``), exactly as the view does.
+
+- a *completed sale*: ``trans_type = 'Sale'`` and ``blaze_status = 'Completed'``;
+- a *refund*: ``trans_type = 'Refund'`` or a ``blaze_status`` starting with ``Refund``;
+- a *visit* is a shop-local calendar day with a completed sale (an evening sale whose UTC date
+  is the next day counts on its local day).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from ..mapping import CUSTOMERS, DERIVED_FIELDS, TRANSACTIONS
+from ..setup_sql import MetricsRules
+from .coerce import DECIMAL, as_stored
+
+Frame = pl.DataFrame | pl.LazyFrame
+_KEY = CUSTOMERS.key
+_CUSTOMER = TRANSACTIONS.column("customer_id").name
+_DATE = TRANSACTIONS.column("date").name
+_AMOUNT = TRANSACTIONS.column("total_amount").name
+_STATUS = TRANSACTIONS.column("blaze_status").name
+_TYPE = TRANSACTIONS.column("trans_type").name
+#: the polars type of each derived field
+SCHEMA: dict[str, pl.DataType] = {
+    name: {"integer": pl.Int64(), "numeric": DECIMAL, "date": pl.Date(), "text": pl.String()}[pg]
+    for name, pg in DERIVED_FIELDS.items()
+}
+
+
+def is_sale(trans_type: pl.Expr, status: pl.Expr) -> pl.Expr:
+    """A completed sale."""
+    return ((trans_type == "Sale") & (status == "Completed")).fill_null(False)
+
+
+def is_refund(trans_type: pl.Expr, status: pl.Expr) -> pl.Expr:
+    """A refund, by type or by status."""
+    return ((trans_type == "Refund").fill_null(False) | status.str.starts_with("Refund").fill_null(False))
+
+
+def vip_status(visits: pl.Expr, rules: MetricsRules) -> pl.Expr:
+    """``VIP`` / ``Regular`` / ``Casual`` / ``New`` by visit count (bounds inclusive from below)."""
+    return (
+        pl.when(visits >= rules.vip)
+        .then(pl.lit("VIP"))
+        .when(visits >= rules.regular)
+        .then(pl.lit("Regular"))
+        .when(visits >= rules.casual)
+        .then(pl.lit("Casual"))
+        .otherwise(pl.lit("New"))
+    )
+
+
+def churn_risk(days: pl.Expr, rules: MetricsRules) -> pl.Expr:
+    """``High`` above ``churn_high`` days, ``Medium`` from ``churn_medium``, else ``Low``; NULL never."""
+    return (
+        pl.when(days.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(days > rules.churn_high)
+        .then(pl.lit("High"))
+        .when(days >= rules.churn_medium)
+        .then(pl.lit("Medium"))
+        .otherwise(pl.lit("Low"))
+    )
+
+
+def _local_day(frame: pl.LazyFrame, tz: str) -> pl.Expr:
+    dtype = frame.collect_schema()[_DATE]
+    stamp = as_stored(pl.col(_DATE), dtype, "instant")
+    return stamp.dt.convert_time_zone(tz).dt.date()
+
+
+def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules | None = None) -> pl.LazyFrame:
+    """One row per member of ``members`` (its ``member_id``): the key and every derived field."""
+    rules = rules or MetricsRules()
+    tx = transactions.lazy()
+    amount_type = tx.collect_schema()[_AMOUNT]
+    facts = tx.select(
+        pl.col(_CUSTOMER).cast(pl.String).alias(_KEY),
+        is_sale(pl.col(_TYPE), pl.col(_STATUS)).alias("_sale"),
+        is_refund(pl.col(_TYPE), pl.col(_STATUS)).alias("_refund"),
+        as_stored(pl.col(_AMOUNT), amount_type, "decimal").alias("_amount"),
+        _local_day(tx, rules.timezone).alias("_day"),
+    ).filter(pl.col("_sale") | pl.col("_refund"))
+    per_member = facts.group_by(_KEY).agg(
+        total_visits=pl.col("_day").filter(pl.col("_sale")).drop_nulls().n_unique().cast(pl.Int64),
+        total_sales=pl.col("_sale").sum().cast(pl.Int64),
+        total_refunds=pl.col("_refund").sum().cast(pl.Int64),
+        gross_sales=pl.col("_amount").filter(pl.col("_sale")).sum().cast(DECIMAL),
+        gross_refunds=pl.col("_amount").filter(pl.col("_refund")).abs().sum().cast(DECIMAL),
+        last_visited=pl.col("_day").filter(pl.col("_sale")).max(),
+    )
+    keys = members.lazy().select(pl.col(_KEY).cast(pl.String)).unique(maintain_order=True)
+    zero = {"total_visits": 0, "total_sales": 0, "total_refunds": 0}
+    days = (pl.lit(as_of, dtype=pl.Date) - pl.col("last_visited")).dt.total_days().cast(pl.Int64)
+    return (
+        keys.join(per_member, on=_KEY, how="left", maintain_order="left")
+        .with_columns(
+            *(pl.col(k).fill_null(v) for k, v in zero.items()),
+            pl.col("gross_sales").fill_null(pl.lit(0, dtype=DECIMAL)),
+            pl.col("gross_refunds").fill_null(pl.lit(0, dtype=DECIMAL)),
+        )
+        .with_columns(
+            lifetime_value=pl.col("gross_sales") - pl.col("gross_refunds"),
+            avg_sale_value=pl.when(pl.col("total_sales") > 0).then(pl.col("gross_sales") / pl.col("total_sales")),
+            days_since_last_visit=days,
+            vip_status=vip_status(pl.col("total_visits"), rules),
+        )
+        .with_columns(churn_risk=churn_risk(pl.col("days_since_last_visit"), rules))
+        .select(_KEY, *(pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()))
+    )
+
+
+def derived_metrics(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules | None = None) -> pl.DataFrame:
+    """The derived customer fields as a frame (see :func:`metrics_plan`)."""
+    return metrics_plan(members, transactions, as_of=as_of, rules=rules).collect()
+
+
+__all__ = ["SCHEMA", "churn_risk", "derived_metrics", "is_refund", "is_sale", "metrics_plan", "vip_status"]

@@ -1,0 +1,76 @@
+"""Pairing repeated keys by position, and the key health counts."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from blaze_workbook.compare import pairing as P
+
+SOURCES = ["transaction_id", "product_id"]
+
+
+def keyed(frame: pl.DataFrame, **columns: str) -> pl.DataFrame:
+    return P.side(frame.lazy(), SOURCES, columns).collect()
+
+
+def matched(e: pl.DataFrame, b: pl.DataFrame) -> list[tuple]:
+    return P.assemble(e, b, P.pair(e, b)).select(P.key_text(2), "e", "b").sort("e").rows()
+
+
+def test_a_null_in_any_key_column_leaves_the_row_unhashed():
+    frame = keyed(pl.DataFrame({"transaction_id": ["t1", "t1", None], "product_id": ["p1", None, "p1"]}))
+    assert frame.columns == ["_key0", "_key1", P.HASH, P.CHECK]
+    assert frame[P.HASH].null_count() == frame[P.CHECK].null_count() == 2
+    assert frame[P.HASH][0] != frame[P.CHECK][0]
+
+
+def test_unique_keys_pair_once():
+    e = keyed(pl.DataFrame({"transaction_id": ["t1", "t2", "t3"], "product_id": ["p1", "p1", "p1"], "e": [1, 2, 3]}), e="e")
+    b = keyed(pl.DataFrame({"transaction_id": ["t3", "t2", "t9"], "product_id": ["p1", "p1", "p1"], "b": [30, 20, 90]}), b="b")
+    pg = P.pair(e, b)
+    assert matched(e, b) == [("t2|p1", 2, 20), ("t3|p1", 3, 30)]
+    assert (pg.rows_existing, pg.rows_blaze) == (3, 3)
+    assert pg.existing == pg.blaze == P.KeyStats(keys=0, rows=0, null_keys=0)
+
+
+def test_repeated_keys_pair_by_position_in_row_order():
+    e = keyed(pl.DataFrame({"transaction_id": ["t1", "t2", "t1", "t1", None, None], "product_id": ["p1", "p1", "p1", "p2", "p1", "p1"], "e": range(6)}), e="e")
+    b = keyed(pl.DataFrame({"transaction_id": ["t1", "t1", "t1", "t1"], "product_id": ["p2", "p1", "p1", "p1"], "b": [13, 10, 12, 14]}), b="b")
+    pg = P.pair(e, b)
+    assert matched(e, b) == [("t1|p1", 0, 10), ("t1|p1#2", 2, 12), ("t1|p2", 3, 13)]
+    assert pg.existing == P.KeyStats(keys=1, rows=2, null_keys=2)  # NULL keys are not duplicates: they never match
+    assert pg.blaze == P.KeyStats(keys=1, rows=3, null_keys=0)
+
+
+def test_a_hash_collision_falls_back_to_the_key_columns():
+    e = keyed(pl.DataFrame({"transaction_id": ["t1", "t2"], "product_id": ["p1", "p1"], "e": [1, 2]}), e="e")
+    b = keyed(pl.DataFrame({"transaction_id": ["t1", "t3"], "product_id": ["p1", "p1"], "b": [10, 30]}), b="b")
+    b = b.with_columns(pl.when(pl.col("b") == 30).then(e[P.HASH][1]).otherwise(pl.col(P.HASH)).alias(P.HASH))  # t3 collides with t2
+    assert matched(e, b) == [("t1|p1", 1, 10)]
+
+
+def test_empty_sides():
+    e = keyed(pl.DataFrame({"transaction_id": [], "product_id": [], "e": []}, schema={"transaction_id": pl.String, "product_id": pl.String, "e": pl.Int64}), e="e")
+    b = keyed(pl.DataFrame({"transaction_id": ["t1"], "product_id": ["p1"], "b": [1]}), b="b")
+    pg = P.pair(e, b)
+    assert pg.matched == 0 and (pg.rows_existing, pg.rows_blaze) == (0, 1)
+    assert P.assemble(e, b, pg).columns == ["_key0", "_key1", "e", P.POS, "b"]
+
+
+def test_assemble_in_slices_gives_the_same_rows():
+    e = keyed(pl.DataFrame({"transaction_id": [f"t{i}" for i in range(10)], "product_id": ["p"] * 10, "e": range(10)}), e="e")
+    b = keyed(pl.DataFrame({"transaction_id": [f"t{i}" for i in range(9, -1, -1)], "product_id": ["p"] * 10, "b": range(10)}), b="b")
+    pg = P.pair(e, b)
+    whole = P.assemble(e, b, pg)
+    parts = pl.concat([P.assemble(e, b, pg, i, i + 3) for i in range(0, 10, 3)])
+    assert parts.equals(whole) and whole["e"].to_list() == list(range(10)) and whole["b"].to_list() == list(range(9, -1, -1))
+
+
+def test_when_every_hash_collides_the_key_columns_still_pair_by_position():
+    e = keyed(pl.DataFrame({"transaction_id": ["t1", "t2", "t1", "t3"], "product_id": ["p1", "p1", "p1", None], "e": [1, 2, 3, 4]}), e="e")
+    b = keyed(pl.DataFrame({"transaction_id": ["t2", "t1", "t1"], "product_id": ["p1", "p1", "p1"], "b": [20, 10, 30]}), b="b")
+    same = pl.lit(7, dtype=pl.UInt64).alias(P.HASH)
+    e, b = e.with_columns(pl.when(pl.col(P.HASH).is_not_null()).then(same)), b.with_columns(same)
+    pg = P.pair(e, b)
+    assert matched(e, b) == [("t1|p1", 1, 10), ("t2|p1", 2, 20), ("t1|p1#2", 3, 30)]
+    assert pg.existing == P.KeyStats(keys=1, rows=2, null_keys=1)
