@@ -22,7 +22,7 @@ from psycopg import sql
 
 from . import postgres
 from .config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, workbook_home
-from .errors import ConfigurationError
+from .errors import ConfigurationError, WorkbookError
 
 #: the notebooks in the order the demo runs them, with their parameters
 STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -104,7 +104,13 @@ def run_demo(*, scale: str = "demo", seed: int = 0, echo: Callable[[str], None] 
         with _environment(env):
             for name, params in STEPS:
                 echo(f"running {name} {_describe(params)} …")
-                run = run_notebook(name, params=params)
+                try:
+                    run = run_notebook(name, params=params)
+                except WorkbookError as exc:  # refused before it started: no run folder
+                    result.runs.append({"notebook": name, "params": _describe(params), "status": "failed",
+                                        "seconds": None, "folder": "", "figures": {"error": str(exc)}})
+                    echo(f"{name} could not start: {exc}")
+                    break
                 figures = run.record.get("key_figures") or {}
                 result.runs.append({"notebook": name, "params": _describe(params), "status": run.status,
                                     "seconds": run.record.get("duration_s"), "folder": str(run.run_dir),
@@ -120,10 +126,8 @@ def run_demo(*, scale: str = "demo", seed: int = 0, echo: Callable[[str], None] 
 
 
 def _counts(manifest: Any) -> str:
-    counts = getattr(manifest, "rows", None) or getattr(manifest, "counts", None)
-    if isinstance(counts, dict):
-        return ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int))
-    return "loaded"
+    """``customers 3,000, transactions …``: the rows the generator loaded."""
+    return ", ".join(f"{table} {rows:,}" for table, rows in manifest.loaded.items())
 
 
 def _describe(params: dict[str, Any]) -> str:
