@@ -76,6 +76,10 @@ def run_action(action: str, run_dir: str | Path, *, force: bool = False, steps: 
         if action == "plan":
             return ActionResult("plan", planned.summary(), gate_passed=gate, compare_summary=summary, plan=planned,
                                 key_figures={"action": "plan", "gate_passed": gate, "rows_to_change": planned.rows})
+        if planned.rows == 0:  # applying again: nothing left to change, so no run to roll back either
+            return ActionResult("apply", f"nothing to change: every step is already applied ({planned.run_id} not applied)",
+                                gate_passed=gate, compare_summary=summary, plan=planned,
+                                key_figures={"action": "apply", "gate_passed": gate, "forced": False, "rows_changed": 0})
         applied = cutover.apply(conn, folder, gate_passed=gate, force=force)
         return ActionResult("apply", applied.summary(), gate_passed=gate, forced=force and not gate, compare_summary=summary,
                             plan=planned, applied=applied,
