@@ -73,12 +73,15 @@ def fresh_database(name: str = DEMO_DATABASE) -> str:
     return _with_database(base, name)
 
 
-def _with_database(url: str, name: str) -> str:
-    """``url`` pointing at database ``name`` instead."""
-    from urllib.parse import quote, urlsplit, urlunsplit
+def _with_database(conninfo: str, name: str) -> str:
+    """``conninfo`` (a URL or ``key=value`` string) pointing at database ``name`` instead."""
+    if "://" in conninfo:
+        from urllib.parse import quote, urlsplit, urlunsplit
 
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + quote(name)))
+        return urlunsplit(urlsplit(conninfo)._replace(path="/" + quote(name)))
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(conninfo, dbname=name)
 
 
 def run_demo(*, scale: str = "demo", seed: int = 0, echo: Callable[[str], None] = print) -> DemoResult:
