@@ -14,7 +14,8 @@ import pytest
 
 from blaze_workbook.blaze.simulator.dataset import Dataset, Query
 
-SAMPLES = Path("/work/shared/blaze/samples")
+#: copies of shared/blaze/samples (tests/sync checks they still match the originals)
+SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "data"
 #: dicts keyed by data (shop ids, territories), not by field names
 MAPS = {"promotionShopMap", "taxMappingInfo", "adjustmentAmountDetails", "txnLineIDMap", "sourceMap"}
 #: average JSON weights of real records (API.md §8)
