@@ -43,15 +43,38 @@ def classify(incoming: pl.DataFrame, existing: pl.DataFrame, key: list[str], com
     return joined.with_columns(action.alias(ACTION))
 
 
-def writes(classified: pl.DataFrame, columns: list[str], key: list[str], *, run_id: str, seen_at: datetime, version: int) -> pl.DataFrame:
-    """The rows to store: new and updated rows as sent (stamped with this page), touched rows as
-    they were with only ``_modified_ms`` moved."""
-    stamp = [
+def _stamp(run_id: str, seen_at: datetime, version: int) -> list[pl.Expr]:
+    return [
         pl.lit(run_id, pl.String()).alias("_run_id"),
         pl.lit(seen_at).cast(TIMESTAMP).alias("_seen_at"),
         pl.lit(version, pl.Int64()).alias("_version"),
     ]
-    fresh = classified.filter(pl.col(ACTION).is_in(["new", "updated"])).select(*columns, *stamp)
+
+
+def stamped(incoming: pl.DataFrame, columns: list[str], *, run_id: str, seen_at: datetime, version: int) -> pl.DataFrame:
+    """``incoming`` as stored rows when every key in it is new (no stored row to compare with)."""
+    return incoming.select(*columns, *_stamp(run_id, seen_at, version))
+
+
+def split_writes(
+    classified: pl.DataFrame, columns: list[str], key: list[str], *, run_id: str, seen_at: datetime, version: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`writes`, as rows whose key is not stored yet (plain inserts) and rows replacing a
+    stored one (updated, touched)."""
+    stamp = _stamp(run_id, seen_at, version)
+    new = classified.filter(pl.col(ACTION) == "new").select(*columns, *stamp)
+    updated = classified.filter(pl.col(ACTION) == "updated").select(*columns, *stamp)
+    return new, _with_touched(classified, updated, columns, key)
+
+
+def writes(classified: pl.DataFrame, columns: list[str], key: list[str], *, run_id: str, seen_at: datetime, version: int) -> pl.DataFrame:
+    """The rows to store: new and updated rows as sent (stamped with this page), touched rows as
+    they were with only ``_modified_ms`` moved."""
+    fresh = classified.filter(pl.col(ACTION).is_in(["new", "updated"])).select(*columns, *_stamp(run_id, seen_at, version))
+    return _with_touched(classified, fresh, columns, key)
+
+
+def _with_touched(classified: pl.DataFrame, fresh: pl.DataFrame, columns: list[str], key: list[str]) -> pl.DataFrame:
     kept = [c if c in key or c == "_modified_ms" else f"{c}{OLD}" for c in (*columns, *BOOKKEEPING)]
     touched = classified.filter(pl.col(ACTION) == "touched").select(
         pl.col(src).alias(dst) for src, dst in zip(kept, (*columns, *BOOKKEEPING), strict=True)

@@ -38,7 +38,7 @@ from ..errors import ConfigurationError
 from ..mapping import TABLES, Table, table as mapped_table
 from ..redact import redact
 from ._ddl import DAMAGED, DERIVED_TABLES, SCHEMA, add_missing_columns, compared_columns, create_typed, open_error, q
-from ._merge import classify, counts, writes
+from ._merge import classify, counts, split_writes, stamped
 from ._schema import LOOKUP_ENTITIES, check_entity
 from ._types import check_timezone
 from .decode import DecodedPage, decode_page, frame_schema, resolve, shop_timezone
@@ -48,7 +48,10 @@ FILE_NAME = "warehouse.duckdb"
 #: the time zone used when the shop's is not known yet (``shop_timezone_fallback``)
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 _STATE_KEYS = frozenset({"watermark_ms", "cursor"})
-_ZSTD_LEVEL = 3
+#: level 1: a transaction page compresses ~30x either way, level 1 is the cheaper
+_ZSTD_LEVEL = 1
+#: bodies up to this size (empty pages, checkpoints) keep their decoded form for reuse
+_SMALL_BODY = 512
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,14 @@ class Warehouse:
         self._touches_lookups = False
         #: test hook: called inside the ingest transaction, just before COMMIT
         self._before_commit: Callable[[], None] | None = None
+        #: the next page id, known once read (the file lock makes this connection the only writer)
+        self._next_page: int | None = None
+        #: bodies known to be stored (committed): small ones only, checked before inserting again
+        self._stored_small: set[str] = set()
+        #: entities whose ``state`` row exists (as of this transaction): updated in place, not upserted
+        self._state_rows: set[str] = set()
+        #: small pages (empty pages, checkpoints) decode the same every time: decoded once
+        self._small_decoded: dict[tuple[str, bytes, str, bool], DecodedPage] = {}
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -244,6 +255,9 @@ class Warehouse:
                 self._before_commit()
             con.execute("COMMIT")
         except BaseException:
+            self._next_page = None
+            self._stored_small.clear()
+            self._state_rows.clear()
             con.execute("ROLLBACK")
             raise
         finally:
@@ -274,14 +288,18 @@ class Warehouse:
         body = bytes(body)
         sha = hashlib.sha256(body).hexdigest()
         with self._lock:
-            decoded = decode_page(entity, body, timezone=self.timezone, check_fields=check_fields)
-            compressed = self._zstd.compress(body)
+            decoded = self._decode(entity, body, check_fields)
+            known = sha in self._stored_small
+            compressed = None if known else self._zstd.compress(body)
             with self._transaction() as con:
-                page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
-                con.execute(
-                    "INSERT INTO raw_bodies VALUES ($s, 'zstd', $n, $b) ON CONFLICT DO NOTHING",
-                    {"s": sha, "n": len(body), "b": compressed},
-                )
+                page_id = self._next_page
+                if page_id is None:
+                    page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
+                if not known:
+                    con.execute(
+                        "INSERT INTO raw_bodies VALUES ($s, 'zstd', $n, $b) ON CONFLICT DO NOTHING",
+                        {"s": sha, "n": len(body), "b": compressed},
+                    )
                 con.execute(
                     "INSERT INTO raw_pages VALUES ($p, $r, $e, $q, $f, $s, $u, $n, $k)",
                     {
@@ -293,23 +311,56 @@ class Warehouse:
                 counts = self._apply(con, page_id, run_id, fetched_at, decoded)
                 if state_update is not None:
                     self._advance(con, entity, state_update, fetched_at)
+            self._next_page = page_id + 1
+            if len(body) <= _SMALL_BODY:
+                self._stored_small.add(sha)
         return counts
+
+    def _decode(self, entity: str, body: bytes, check_fields: bool) -> DecodedPage:
+        timezone = self.timezone
+        if len(body) > _SMALL_BODY:
+            return decode_page(entity, body, timezone=timezone, check_fields=check_fields)
+        key = (entity, body, timezone, check_fields)
+        decoded = self._small_decoded.get(key)
+        if decoded is None:
+            decoded = decode_page(entity, body, timezone=timezone, check_fields=check_fields)
+            if len(self._small_decoded) >= 64:
+                self._small_decoded.clear()
+            self._small_decoded[key] = decoded
+        return decoded
 
     def _apply(self, con: duckdb.DuckDBPyConnection, page_id: int, run_id: str, at: datetime, page: DecodedPage) -> IngestCounts:
         stamp = {"run_id": run_id, "seen_at": at, "version": page_id}
         tables: dict[str, TableCounts] = {}
+        if page.count == 0:  # an empty page or a checkpoint: nothing to merge
+            if page.entity in LOOKUP_ENTITIES:
+                self._touches_lookups = True
+                tables["lookups"] = TableCounts()
+            else:
+                tables = dict.fromkeys(page.frames, TableCounts())
+            return IngestCounts(page_id, 0, 0, 0, 0, page.quarantine.height, tables, dict(page.drift))
         if page.entity in LOOKUP_ENTITIES:
             self._touches_lookups = True
             name = LOOKUP_ENTITIES[page.entity]
             frame = page.frames[name].unique(subset="id", keep="last", maintain_order=True).with_columns(pl.lit(0).alias("_modified_ms"))
-            existing = con.sql(
+            existing = _frame(
+                con,
                 "SELECT id, name, time_zone, 0::BIGINT AS _modified_ms, _run_id, _seen_at, _version FROM lookups "
                 "WHERE lookup = $l AND id IN (SELECT unnest($keys))",
-                params={"l": name, "keys": frame.get_column("id").to_list()},
-            ).pl()
-            classified = classify(frame, existing, ["id"], ["name", "time_zone"])
-            rows = writes(classified, ["id", "name", "time_zone", "_modified_ms"], ["id"], **stamp)
-            tables["lookups"] = self._store(con, "lookups", rows.drop("_modified_ms").with_columns(pl.lit(name).alias("lookup")), classified)
+                {"l": name, "keys": frame.get_column("id").to_list()},
+            )
+            columns = ["id", "name", "time_zone", "_modified_ms"]
+            if existing.height == 0:  # every id is new: nothing to compare
+                inserts, replaces, found = stamped(frame, columns, **stamp), None, {"new": frame.height}
+            else:
+                classified = classify(frame, existing, ["id"], ["name", "time_zone"])
+                inserts, replaces = split_writes(classified, columns, ["id"], **stamp)
+                found = counts(classified)
+            tag = pl.lit(name).alias("lookup")
+            tables["lookups"] = self._store(
+                con, "lookups", inserts.drop("_modified_ms").with_columns(tag),
+                None if replaces is None else replaces.drop("_modified_ms").with_columns(tag), found,
+            )
         else:
             for staging, frame in page.frames.items():
                 t = mapped_table(staging)
@@ -319,12 +370,19 @@ class Warehouse:
                     .unique(subset=t.key, keep="last", maintain_order=True)
                     .drop("__pos")
                 )
-                existing = con.sql(
-                    f"SELECT * FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))",
-                    params={"keys": latest.get_column(t.key).to_list()},
-                ).pl()
-                classified = classify(latest, existing, [t.key], compared_columns(t))
-                tables[staging] = self._store(con, t.staging, writes(classified, list(frame_schema(t)), [t.key], **stamp), classified)
+                keys = {"keys": latest.get_column(t.key).to_list()}
+                # probe the key column first: a backfill's keys are new, and reading every column
+                # of a growing table for them costs more and more per page
+                known = con.execute(f"SELECT count(*) FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))", keys).fetchall()[0][0]
+                existing = _frame(con, f"SELECT * FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))", keys) if known else None
+                columns = list(frame_schema(t))
+                if existing is None:  # every key is new: nothing to compare
+                    inserts, replaces, found = stamped(latest, columns, **stamp), None, {"new": latest.height}
+                else:
+                    classified = classify(latest, existing, [t.key], compared_columns(t))
+                    inserts, replaces = split_writes(classified, columns, [t.key], **stamp)
+                    found = counts(classified)
+                tables[staging] = self._store(con, t.staging, inserts, replaces, found)
         if page.quarantine.height:
             con.register("_quarantine_in", page.quarantine.to_arrow())
             try:
@@ -337,21 +395,37 @@ class Warehouse:
             finally:
                 con.unregister("_quarantine_in")
         total = sum(tables.values(), TableCounts())
-        return IngestCounts(page_id, page.count, total.new, total.updated, total.unchanged, page.quarantine.height, tables, page.drift)
+        return IngestCounts(page_id, page.count, total.new, total.updated, total.unchanged, page.quarantine.height, tables, dict(page.drift))
 
     @staticmethod
-    def _store(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame, classified: pl.DataFrame) -> TableCounts:
-        if rows.height:
+    def _store(
+        con: duckdb.DuckDBPyConnection, name: str, inserts: pl.DataFrame, replaces: pl.DataFrame | None, found: Mapping[str, int]
+    ) -> TableCounts:
+        """Write the merge's rows: keys not stored yet as plain inserts (cheaper than a replace),
+        updated and touched rows replacing the stored ones."""
+        for rows, verb in ((inserts, "INSERT"), (replaces, "INSERT OR REPLACE")):
+            if rows is None or not rows.height:
+                continue
             con.register("_writes", rows.to_arrow())
             try:
-                con.execute(f"INSERT OR REPLACE INTO {q(name)} BY NAME SELECT * FROM _writes")
+                con.execute(f"{verb} INTO {q(name)} BY NAME SELECT * FROM _writes")
             finally:
                 con.unregister("_writes")
-        found = counts(classified)
         return TableCounts(found.get("new", 0), found.get("updated", 0), found.get("unchanged", 0) + found.get("touched", 0))
 
     def _advance(self, con: duckdb.DuckDBPyConnection, entity: str, update: Mapping[str, Any], at: datetime) -> None:
         values = {"e": entity, "at": at, "w": update.get("watermark_ms"), "c": None if update.get("cursor") is None else json.dumps(update["cursor"], default=str)}
+        if entity in self._state_rows:  # cheaper than an upsert, same outcome
+            sets = ["updated_at = $at"]
+            used = {"e": values["e"], "at": at}
+            if "watermark_ms" in update:
+                sets.append("watermark_ms = $w")
+                used["w"] = values["w"]
+            if "cursor" in update:
+                sets.append("cursor = $c")
+                used["c"] = values["c"]
+            con.execute(f"UPDATE state SET {', '.join(sets)} WHERE entity = $e", used)
+            return
         sets = ["updated_at = excluded.updated_at"]
         if "watermark_ms" in update:
             sets.append("watermark_ms = excluded.watermark_ms")
@@ -362,6 +436,7 @@ class Warehouse:
             f"ON CONFLICT (entity) DO UPDATE SET {', '.join(sets)}",
             values,
         )
+        self._state_rows.add(entity)
 
     # --- replay ----------------------------------------------------------------------------
 
@@ -390,6 +465,7 @@ class Warehouse:
             quarantined = 0
             with self._transaction() as con:
                 self._touches_lookups = True
+                self._state_rows.clear()
                 for name in DERIVED_TABLES:
                     if name in {t.staging for t in TABLES}:
                         con.execute(f"DROP TABLE {q(name)}")
@@ -443,6 +519,11 @@ class Warehouse:
                 "version = excluded.version, context = excluded.context, \"at\" = excluded.\"at\"",
                 {"s": table.staging, "t": target, "v": version, "c": context, "at": _now()},
             )
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any]) -> pl.DataFrame:
+    """A query's rows as a polars frame, through Arrow (several times cheaper than ``.pl()``)."""
+    return pl.from_arrow(con.sql(query, params=params).to_arrow_table())  # type: ignore[return-value]
 
 
 def _check_state_update(update: Mapping[str, Any] | None) -> None:
