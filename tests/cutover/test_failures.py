@@ -85,3 +85,16 @@ def test_a_script_edited_after_planning_is_refused(world):
     with pytest.raises(ConfigurationError, match="changed since it was planned"):
         world.apply()
     _untouched(world)
+
+
+def test_verify_catches_a_value_changed_again_after_the_cutover_wrote_it(world):
+    world.plan()
+    with world.conn.transaction():  # an AFTER trigger rewrites the email the cutover just wrote
+        world.conn.execute(
+            "CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " UPDATE customers SET email = upper(email) WHERE id = NEW.id; RETURN NULL; END $$;"
+            "CREATE TRIGGER shout AFTER UPDATE OF email ON customers FOR EACH ROW WHEN (pg_trigger_depth() < 1) EXECUTE FUNCTION shout()"
+        )
+    with pytest.raises(InvestigateError, match="the table holds what the backups say was written"):
+        world.apply()
+    _untouched(world)

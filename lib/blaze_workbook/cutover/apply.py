@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,6 +60,8 @@ class ApplyResult:
     gate_passed: bool
     log: tuple[LogRow, ...]
     seconds: float
+    #: seconds spent in cutover.sql and in verify.sql (both inside the one transaction)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -120,8 +122,10 @@ def apply(
         if status is not None:
             raise ConfigurationError(f"cutover run {plan.run_id} is {status}; it cannot be applied again", hint="plan a new cutover run")
         run_parts(conn, cutover, "cutover.sql", fail_after)
+        verify_started = time.monotonic()
         run_parts(conn, checks, "verify.sql")
         failures = conn.execute(verify_sql.failures_query()).fetchall()
+        timings = {"cutover": verify_started - started, "verify": time.monotonic() - verify_started}
         if failures:
             details = "; ".join(f"{check}: {detail}" for check, detail in failures[:10])
             raise InvestigateError(
@@ -136,9 +140,10 @@ def apply(
             (bool(gate_passed), bool(force), str(Path(run_dir).resolve()), rollback_text, plan.run_id),
         )
         log = _log(conn, plan.schema, plan.run_id)
-    result = ApplyResult(plan.run_id, False, bool(force), bool(gate_passed), log, time.monotonic() - started)
+    result = ApplyResult(plan.run_id, False, bool(force), bool(gate_passed), log, time.monotonic() - started, timings)
     record = {"run_id": plan.run_id, "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "forced": result.forced,
-              "gate_passed": result.gate_passed, "seconds": round(result.seconds, 3), "log": [asdict(r) for r in log]}  # fmt: skip
+              "gate_passed": result.gate_passed, "seconds": round(result.seconds, 3),
+              "timings": {k: round(v, 3) for k, v in timings.items()}, "log": [asdict(r) for r in log]}  # fmt: skip
     (Path(run_dir) / APPLY_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return result
 

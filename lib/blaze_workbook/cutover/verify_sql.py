@@ -6,13 +6,18 @@ nothing unless every check passes. The workbook runs the checks, reads the findi
 raises :class:`~blaze_workbook.errors.InvestigateError` with them (the transaction is rolled
 back). The checks:
 
-- ``counts`` — rows, values and insertions per (step, table) equal the plan's;
+- ``counts`` — rows, values and insertions per (step, table) equal the plan's, and the log's
+  counts equal the backups' and insertions' own;
 - ``null_over_value`` — no backup replaces a value with NULL or ``''``;
-- ``recorded`` — every backed-up cell holds the value the backup says was written, every
-  inserted row hashes to what was recorded;
-- ``reconstruct`` — the table with this run's backups undone and its insertions left out hashes
-  to the checksum taken before the run touched it: every change has its backup;
-- ``old_columns`` — an ``_old`` column this run created holds each row's value from before.
+- per table, in one pass over its backups and rows: ``recorded`` (every backed-up value is what
+  the table holds), ``old_columns`` (an ``_old`` column this run created holds each row's value
+  from before) and ``reconstruct`` (the rows with this run's backups undone and its insertions
+  left out hash to the checksum taken before the run touched the table: every change has its
+  backup); and every inserted row is there.
+
+The checks are bulk joins over one run's backups; the session forbids nested loops for them
+(the planner multiplies the selectivities of run, table and column and would otherwise pick
+quadratic plans) and gives them a larger ``work_mem``.
 """
 
 from __future__ import annotations
