@@ -366,6 +366,6 @@ def test_metrics_rules_are_validated_and_read_from_params():
     with pytest.raises(ConfigurationError, match="churn"):
         MetricsRules(churn_high=10, churn_medium=30)
     params = yaml.safe_load((ROOT / "params" / "default.yaml").read_text())
-    assert MetricsRules.from_params(params["compare"], timezone=params["shop_timezone_fallback"]) == MetricsRules()
+    assert MetricsRules.from_params(params["compare"], timezone=params["setup"]["timezone"]) == MetricsRules()
     custom = MetricsRules.from_params({"vip_tiers": {"VIP": 20}, "churn_days": {"High": 90}, "timezone": "America/Denver"})
     assert (custom.vip, custom.regular, custom.churn_high, custom.timezone) == (20, 6, 90, "America/Denver")
