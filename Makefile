@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/blaze-workbook demo
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/simulator.py
 
 clean:
