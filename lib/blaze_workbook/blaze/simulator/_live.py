@@ -7,6 +7,9 @@ completed sale; the sale's ``modified`` moves) or ``price_change`` (a product's 
 ``modified`` moves). The events draw from their own PCG64 stream, so ``step(1)`` twice equals
 ``step(2)``. ``touch`` serves the fault injector with the caller's generator and never moves the
 clock: it bumps ``modified`` of a random record to now, or inserts a new member, sale or product.
+``amend`` is the admin's hand on one record (no randomness, no clock move): delete a member or
+product in Blaze (``deleted=true``, ``modified`` bumped) or set its ``modified`` to any instant,
+e.g. in the past, as a late write that shows up after a sync passed its time.
 """
 
 from __future__ import annotations
@@ -99,6 +102,16 @@ class Live:
         else:
             self._set_modified(entity, row, w.now_ms)
         return self._id(entity, row)
+
+    def amend(self, entity: str, row: int, *, deleted: bool | None = None, modified_ms: int | None = None) -> int:
+        """Flag ``row`` deleted (or not) and move its ``modified`` (default: now); returns it."""
+        if entity not in ("members", "products"):
+            raise ValueError(f"amend changes members and products, not {entity!r}")
+        if deleted is not None:
+            self.w.table(entity).set("deleted", row, bool(deleted))
+        ms = self.w.now_ms if modified_ms is None else int(modified_ms)
+        self._set_modified(entity, row, ms)
+        return ms
 
     # -- members -----------------------------------------------------------------------------
     def _live_member(self, rng: np.random.Generator) -> int:

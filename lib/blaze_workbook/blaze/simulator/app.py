@@ -33,6 +33,7 @@ def build_app(config: SimulatorConfig | None = None, *, dataset: Dataset | None 
     routes.append(Route("/api/{rest:path}", _api(engine, None)))
     routes += [
         Route("/_sim/step", _admin(_step, engine), methods=["POST"]),
+        Route("/_sim/amend", _admin(_amend, engine), methods=["POST"]),
         Route("/_sim/stats", _admin(_stats, engine), methods=["GET"]),
         Route("/_sim/faults", _admin(_faults, engine), methods=["GET", "POST"]),
         Route("/_sim/truth", _admin(_truth, engine), methods=["GET"]),
@@ -93,6 +94,26 @@ async def _step(engine: Engine, request: Request) -> Response:
         return error_response(400, "n must be a non-negative integer")
     events = engine.step(int(raw))
     return _ok({"applied": len(events), "events": events, "now_ms": engine.dataset.now_ms})
+
+
+async def _amend(engine: Engine, request: Request) -> Response:
+    """``?entity=members&id=...&deleted=true&modified_ms=...``: delete a record in Blaze or move
+    its ``modified`` (default: to the simulator's now)."""
+    q = request.query_params
+    entity, rid = q.get("entity", "members"), q.get("id", "")
+    if entity not in ("members", "products"):
+        return error_response(400, "entity must be members or products")
+    deleted = q.get("deleted")
+    if deleted is not None and deleted.lower() not in ("true", "false"):
+        return error_response(400, "deleted must be true or false")
+    modified = q.get("modified_ms")
+    if modified is not None and not modified.lstrip("-").isdigit():
+        return error_response(400, "modified_ms must be epoch milliseconds")
+    amended = engine.amend(entity, rid, deleted=None if deleted is None else deleted.lower() == "true",
+                           modified_ms=None if modified is None else int(modified))
+    if amended is None:
+        return error_response(404, f"no {entity} record {rid!r}")
+    return _ok(amended)
 
 
 async def _stats(engine: Engine, request: Request) -> Response:

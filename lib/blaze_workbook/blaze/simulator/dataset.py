@@ -219,6 +219,15 @@ class Dataset:
         """Bump ``modified`` of a random record to now (or insert a new one); returns its id."""
         return self._live.touch(entity, rng, insert=insert)
 
+    def amend(self, entity: str, id: str, *, deleted: bool | None = None, modified_ms: int | None = None) -> dict | None:
+        """Delete (``deleted=True``) a member or product, or move its ``modified`` (default: to
+        now); ``None`` for an unknown id. Returns ``{id, deleted, modified}`` as now served."""
+        row = self._row(entity, id) if entity in ("members", "products") else None
+        if row is None:
+            return None
+        ms = self._live.amend(entity, row, deleted=deleted, modified_ms=modified_ms)
+        return {"id": id, "deleted": bool(self._w.table(entity)["deleted"][row]), "modified": ms}
+
     # -- ground truth ------------------------------------------------------------------------
     def truth(self) -> dict:
         """The current data as polars frames whose columns are Blaze JSON paths."""

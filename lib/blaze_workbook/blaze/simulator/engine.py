@@ -99,6 +99,11 @@ class Engine:
         self.stats.live_events(len(events))
         return events
 
+    def amend(self, entity: str, id: str, *, deleted: bool | None = None, modified_ms: int | None = None) -> dict[str, Any] | None:
+        """See :meth:`Dataset.amend`."""
+        with self.lock:
+            return self.dataset.amend(entity, id, deleted=deleted, modified_ms=modified_ms)
+
     def stats_snapshot(self) -> dict[str, Any]:
         out = self.stats.snapshot()
         out["now_ms"] = self.dataset.now_ms
@@ -142,6 +147,8 @@ class Engine:
 
     async def _accepted(self, request: Request, ep: Endpoint, cf: CallFaults) -> Response:
         if cf.delay_s > 0:
+            if cf.spike:
+                self.stats.fault("latency_spike")
             await asyncio.sleep(cf.delay_s)
         if cf.hang_s > 0:
             self.stats.fault("hang")
@@ -172,7 +179,7 @@ class Engine:
                 record = ds.get(ep.entity, path["id"])
             if record is None:
                 return 404, error_body(404, f"{ep.entity[:-1]} not found")
-            return 200, orjson.dumps(self._drift(ep.entity, [record])[0])
+            return 200, orjson.dumps(self._drift(ep.entity, self._bad(ep.entity, [record]))[0])
         if ep.kind == "store":
             with self.lock:
                 return 200, orjson.dumps(ds.store())
@@ -191,7 +198,7 @@ class Engine:
                 ds.touch(_PAGED_MOVABLE[ep.entity], self.injector.move_rng, insert=cf.move_inserts)
                 self.stats.move(cf.move_inserts)
             page = ds.page(ep.entity, q)
-        records = self._drift(ep.entity, page.records)
+        records = self._drift(ep.entity, self._bad(ep.entity, page.records))
         if ep.kind == "categories":
             limit = page.total
         return 200, orjson.dumps({"values": records, "skip": q.skip, "limit": limit, "total": page.total})
@@ -201,6 +208,14 @@ class Engine:
             return records
         out, counts = self.injector.drift(entity, records)
         self.stats.drift(counts)
+        return out
+
+    def _bad(self, entity: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.injector.faults.bad_record_rate <= 0:
+            return records
+        out, broken = self.injector.bad_records(entity, records)
+        if broken:
+            self.stats.bad_records(broken)
         return out
 
     def _authorised(self, request: Request) -> str | None:

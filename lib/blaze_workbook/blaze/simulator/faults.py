@@ -8,6 +8,7 @@ whichever faults are on, so switching one fault on does not reshuffle the others
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ...errors import ConfigurationError
 
@@ -37,6 +39,27 @@ DRIFT_TARGETS: dict[str, dict[str, Any]] = {
 }
 #: the unknown field drift adds
 EXTRA_FIELD = "simulatorUnknownField"
+
+#: bad records: what a broken upstream sends. A record is bad or not by a hash of (seed, entity,
+#: id), so every serve of it is broken the same way, whatever the order of the calls.
+BAD_RECORD_KINDS = ("no_id", "no_modified", "wrong_type", "negative", "year_3000", "future_modified",
+                    "unknown_enum", "oversize")
+#: per entity: the field each kind breaks (a path into the record; an int indexes a list)
+BAD_TARGETS: dict[str, dict[str, tuple[str | int, ...]]] = {
+    "members": {"wrong_type": ("loyaltyPoints",), "negative": ("loyaltyPoints",), "year_3000": ("lastVisitDate",),
+                "unknown_enum": ("status",), "oversize": ("firstName",)},
+    "transactions": {"wrong_type": ("cart", "total"), "negative": ("cart", "items", 0, "quantity"),
+                     "year_3000": ("completedTime",), "unknown_enum": ("status",),
+                     "oversize": ("cart", "items", 0, "productName")},
+    "products": {"wrong_type": ("unitPrice",), "negative": ("unitPrice",), "year_3000": ("created",),
+                 "unknown_enum": ("weightPerUnit",), "oversize": ("description",)},
+}
+#: 3000-01-01T00:00:00Z in epoch ms, the absurd timestamp
+YEAR_3000_MS = 32_503_680_000_000
+#: the oversize field: 1 MiB of text
+OVERSIZE_CHARS = 1 << 20
+WRONG_TYPE_VALUE = "n/a"
+UNKNOWN_ENUM_VALUE = "SimulatorUnknownValue"
 
 
 @dataclass(frozen=True)
@@ -64,13 +87,19 @@ class Faults:
     drift_rate: float = 0.0
     #: chance, per paged list call with ``skip > 0``, that a record moves (or one is inserted) first
     move_rate: float = 0.0
+    #: fraction of calls delayed by an extra ``latency_spike_ms`` (a slow moment upstream)
+    latency_spike_rate: float = 0.0
+    latency_spike_ms: float = 2_000.0
+    #: fraction of member, transaction and product records sent broken (one of ``BAD_RECORD_KINDS``)
+    bad_record_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "hang_rate", "truncate_rate", "invalid_json_rate", "drift_rate", "move_rate"):
+        for name in ("error_rate", "hang_rate", "truncate_rate", "invalid_json_rate", "drift_rate", "move_rate",
+                     "latency_spike_rate", "bad_record_rate"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ConfigurationError(f"fault {name} must be between 0 and 1, got {value!r}")
-        for name in ("latency_ms", "latency_jitter_ms", "hang_seconds", "burst_429_every"):
+        for name in ("latency_ms", "latency_jitter_ms", "latency_spike_ms", "hang_seconds", "burst_429_every"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"fault {name} must be >= 0, got {getattr(self, name)!r}")
         if self.burst_429_length < 1:
@@ -128,6 +157,8 @@ class CallFaults:
     cut_fraction: float = 0.5
     move: bool = False
     move_inserts: bool = False
+    #: ``delay_s`` includes a latency spike
+    spike: bool = False
 
     def cut_at(self, length: int) -> int:
         """The byte offset to cut a body of ``length`` at: strictly inside it."""
@@ -142,8 +173,12 @@ class FaultInjector:
 
     def __init__(self, faults: Faults | None = None, seed: int = 0) -> None:
         self.faults = faults or Faults()
-        calls, drift, moves = np.random.SeedSequence([int(seed), 0xFA17]).spawn(3)
+        # children by index: a fourth stream leaves the first three as they were
+        calls, drift, moves, spikes = np.random.SeedSequence([int(seed), 0xFA17]).spawn(4)
         self._calls = np.random.default_rng(calls)
+        #: latency spikes draw from their own stream, so switching them on reshuffles nothing
+        self._spikes = np.random.default_rng(spikes)
+        self._seed = int(seed)
         self._drift = np.random.default_rng(drift)
         #: the generator handed to ``Dataset.touch`` for mid-listing moves
         self.move_rng = np.random.default_rng(moves)
@@ -164,6 +199,7 @@ class FaultInjector:
             f = self.faults
             self._n += 1
             u = self._calls.random(_DRAWS)
+            spike = bool(self._spikes.random() < f.latency_spike_rate)
             if f.burst_429_every > 0:
                 cycle = f.burst_429_every + f.burst_429_length
                 if (self._n - 1) % cycle >= f.burst_429_every:
@@ -173,7 +209,7 @@ class FaultInjector:
             error = ERROR_STATUSES[int(u[1] * len(ERROR_STATUSES)) % len(ERROR_STATUSES)]
         hang = u[2] < f.hang_rate
         return CallFaults(
-            delay_s=(f.latency_ms + u[3] * f.latency_jitter_ms) / 1000.0,
+            delay_s=(f.latency_ms + u[3] * f.latency_jitter_ms + (f.latency_spike_ms if spike else 0.0)) / 1000.0,
             hang_s=f.hang_seconds if hang else 0.0,
             cut_after_hang=hang and u[4] < 0.5,
             error=error,
@@ -182,6 +218,7 @@ class FaultInjector:
             cut_fraction=0.1 + 0.8 * float(u[7]),
             move=u[8] < f.move_rate,
             move_inserts=u[9] < 0.5,
+            spike=spike,
         )
 
     def drift(self, entity: str, records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], Counter[str]]:
@@ -200,6 +237,70 @@ class FaultInjector:
             counts[_apply_drift(record, int(kinds[i]), targets)] += 1
             out[i] = record
         return out, counts
+
+
+    def bad_records(self, entity: str, records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
+        """``records`` with a ``bad_record_rate`` fraction broken (changed ones are deep copies).
+
+        Returns the records and ``(entity, id, kind)`` of each broken one. Which records break,
+        and how, depends only on the seed, the entity and the record's id."""
+        out = list(records)
+        rate = self.faults.bad_record_rate
+        entity = "products" if entity == "products_modified" else entity
+        targets = BAD_TARGETS.get(entity)
+        if rate <= 0 or not targets:
+            return out, []
+        broken: list[tuple[str, str, str]] = []
+        for i, record in enumerate(out):
+            rid = record.get("id")
+            if not isinstance(rid, str):
+                continue
+            digest = hashlib.blake2b(f"{self._seed}:{entity}:{rid}".encode(), digest_size=8).digest()
+            if int.from_bytes(digest[:7]) / float(1 << 56) >= rate:
+                continue
+            kind = BAD_RECORD_KINDS[digest[7] % len(BAD_RECORD_KINDS)]
+            copy = orjson.loads(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY))
+            if _break(copy, kind, targets):
+                out[i] = copy
+                broken.append((entity, rid, kind))
+        return out, broken
+
+
+def _break(record: dict[str, Any], kind: str, targets: Mapping[str, tuple[str | int, ...]]) -> bool:
+    """Break ``record`` in place as ``kind`` says; ``False`` when it has no such field to break."""
+    if kind == "no_id":
+        del record["id"]
+        return True
+    if kind == "no_modified":
+        return record.pop("modified", None) is not None
+    if kind == "future_modified":
+        record["modified"] = YEAR_3000_MS
+        return True
+    *path, last = targets[kind]
+    holder: Any = record
+    for step in path:
+        try:
+            holder = holder[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not isinstance(holder, (dict, list)) or (isinstance(holder, dict) and last not in holder):
+        return False
+    if isinstance(holder, list) and not (isinstance(last, int) and last < len(holder)):
+        return False
+    value = holder[last]  # type: ignore[index]
+    if kind == "negative":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            return False
+        holder[last] = -value  # type: ignore[index]
+    elif kind == "wrong_type":
+        holder[last] = WRONG_TYPE_VALUE  # type: ignore[index]
+    elif kind == "year_3000":
+        holder[last] = YEAR_3000_MS  # type: ignore[index]
+    elif kind == "unknown_enum":
+        holder[last] = UNKNOWN_ENUM_VALUE  # type: ignore[index]
+    else:  # oversize
+        holder[last] = "x" * OVERSIZE_CHARS  # type: ignore[index]
+    return True
 
 
 def _apply_drift(record: dict[str, Any], kind: int, targets: Mapping[str, Any]) -> str:

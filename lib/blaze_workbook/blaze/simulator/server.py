@@ -74,6 +74,14 @@ class Simulator:
         """Apply the next ``n`` live events (member edits, new sales, refunds, price changes)."""
         return self.engine.step(n)
 
+    def amend(self, entity: str, id: str, *, deleted: bool | None = None, modified_ms: int | None = None) -> dict[str, Any]:
+        """Delete a member or product in Blaze (``deleted=True``, ``modified`` bumped to now), or
+        set its ``modified`` (e.g. a late write in the past); see ``POST /_sim/amend``."""
+        amended = self.engine.amend(entity, id, deleted=deleted, modified_ms=modified_ms)
+        if amended is None:
+            raise ConfigurationError(f"no {entity} record {id!r} to amend")
+        return amended
+
     def set_faults(self, **changes: Any) -> Faults:
         """Change faults while serving, e.g. ``sim.set_faults(error_rate=0.1)``."""
         return self.engine.set_faults(**changes)

@@ -11,6 +11,7 @@ import time
 from collections import Counter, deque
 from typing import Any
 
+from .faults import BAD_RECORD_KINDS
 from .ratelimit import Clock
 
 DRIFT_KINDS = ("extra_field", "unknown_enum", "int_for_string", "missing_field")
@@ -40,6 +41,11 @@ class Stats:
             self._drift: Counter[str] = Counter({k: 0 for k in DRIFT_KINDS})
             self._moves: Counter[str] = Counter({"moved": 0, "inserted": 0})
             self._live_events = 0
+            #: broken records per kind and per ``entity:kind`` as served (a record served twice counts
+            #: twice), and which records
+            self._bad: Counter[str] = Counter({k: 0 for k in BAD_RECORD_KINDS})
+            self._bad_served: Counter[str] = Counter()
+            self._bad_records: set[tuple[str, str, str]] = set()
 
     def accepted(self) -> None:
         """A call passed the rate limiter: it counts towards the busiest-window figure."""
@@ -73,6 +79,13 @@ class Stats:
         with self._lock:
             self._drift.update(counts)
 
+    def bad_records(self, broken: list[tuple[str, str, str]]) -> None:
+        """Records sent broken: ``(entity, id, kind)`` each."""
+        with self._lock:
+            self._bad.update(kind for _, _, kind in broken)
+            self._bad_served.update(f"{entity}:{kind}" for entity, _, kind in broken)
+            self._bad_records.update(broken)
+
     def move(self, inserted: bool) -> None:
         with self._lock:
             self._moves["inserted" if inserted else "moved"] += 1
@@ -101,4 +114,7 @@ class Stats:
                 "drift": dict(self._drift),
                 "moves": dict(self._moves),
                 "live_events": self._live_events,
+                "bad_records": dict(self._bad),
+                "bad_records_served": dict(sorted(self._bad_served.items())),
+                "bad_record_ids": [list(b) for b in sorted(self._bad_records)],
             }
