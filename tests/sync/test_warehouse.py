@@ -216,6 +216,19 @@ def test_raw_pages_are_kept_compressed_once_per_content(wh):
     assert wh.sql("SELECT request FROM raw_pages").get_column("request").to_list() == ['{"skip": 0}'] * 2
 
 
+
+def test_duckdb_memory_is_bounded_by_default_and_the_bound_is_a_parameter(tmp_path):
+    """DuckDB's own default (80% of RAM) let its buffer pool grow with the tables."""
+    with Warehouse.open(tmp_path / "a.duckdb") as w:
+        assert w.sql("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").item() == "244.1 MiB"  # 256 MB
+    with Warehouse.open(tmp_path / "a.duckdb", memory_limit="1GB") as w:
+        assert w.sql("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").item() == "953.6 MiB"
+        w.ingest("r", "transactions", page(*[transaction(i) for i in range(3)]), {"skip": 0})
+        assert w.row_counts()[TRANSACTIONS.staging] == 3
+    with pytest.raises(ConfigurationError, match="memory_limit"):
+        Warehouse.open(tmp_path / "b.duckdb", memory_limit="lots; DROP TABLE x")
+
+
 # --- damage and concurrency -----------------------------------------------------------------------
 
 #: windows of the crash test's history (14 pages)

@@ -3,7 +3,10 @@
 A :class:`RawPage` keeps the body bytes exactly as received, for the audit trail and for replay;
 records are decoded elsewhere. Only the envelope (``values``, ``skip``, ``limit``, ``total``) is
 read here, and a body that does not parse or lacks ``values`` is a server fault to retry, since
-the API does cut bodies and send broken JSON under load.
+the API does cut bodies and send broken JSON under load. A list page is checked by msgspec with
+its records kept as raw slices: the whole body is validated as JSON (and UTF-8) without building
+one Python object per value, which costs a tenth of a full parse and, in the fetch threads,
+holds the GIL a tenth as long while the ingest thread decodes.
 
 Neither type holds headers, so no key can reach a ``repr``, a log line or an error.
 """
@@ -16,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 import orjson
 
 from ..errors import InvestigateError, ServerError
@@ -86,29 +90,51 @@ def loads_body(raw: RawResponse) -> Any:
         ) from exc
 
 
+class _ListEnvelope(msgspec.Struct):
+    """``{values, skip, limit, total}`` with the records sliced, not parsed."""
+
+    values: list[msgspec.Raw]
+    skip: Any = None
+    limit: Any = None
+    total: Any = None
+
+
+_LIST_ENVELOPE = msgspec.json.Decoder(_ListEnvelope)
+
+
+def _list_envelope(raw: RawResponse, where: str) -> _ListEnvelope:
+    """The envelope of a list page; a body that is not valid JSON, not UTF-8, or has no
+    ``values`` list is a retriable :class:`ServerError` (as :func:`loads_body` says it)."""
+    try:
+        if not raw.body.isascii():
+            raw.body.decode("utf-8")  # raw slices skip string contents: check them here
+        return _LIST_ENVELOPE.decode(raw.body)
+    except msgspec.ValidationError as exc:  # valid JSON of the wrong shape
+        raise ServerError(f"{where} sent a body without a 'values' list") from exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ServerError(f"{where} sent a body that is not valid JSON ({len(raw.body)} bytes; truncated?)") from exc
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def read_page(spec: EndpointSpec, raw: RawResponse, window: Window | None, sent_skip: int, paged: bool) -> RawPage:
     """Read the envelope only: a body that does not parse or lacks ``values`` is a server fault."""
-    data = loads_body(raw)
     where = describe(raw.path, raw.params)
     if spec.envelope is Envelope.OBJECT:
-        if not isinstance(data, dict):
+        if not isinstance(loads_body(raw), dict):
             raise ServerError(f"{where} sent JSON that is not an object")
         count, skip, limit, total = 1, 0, 1, 1
     else:
-        values = data.get("values") if isinstance(data, dict) else None
-        if not isinstance(values, list):
-            raise ServerError(f"{where} sent a body without a 'values' list")
-        count = len(values)
-        skip = _int(data.get("skip"))
+        data = _list_envelope(raw, where)
+        count = len(data.values)
+        skip = _int(data.skip)
         if paged and skip is not None and skip != sent_skip:
             raise InvestigateError(f"{where} answered with skip={skip}; the endpoint ignores its paging parameter")
         skip = sent_skip if skip is None else skip
-        limit = _int(data.get("limit")) or spec.page_limit
-        total = _int(data.get("total"))
+        limit = _int(data.limit) or spec.page_limit
+        total = _int(data.total)
     return RawPage(
         endpoint=spec.name,
         params=raw.params,

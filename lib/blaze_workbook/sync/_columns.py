@@ -9,13 +9,15 @@ quarantines their records.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 import polars as pl
 
 from ..errors import ConfigurationError
 from . import _coerce
-from ._schema import ENUMS, PARENT, ColumnPlan, Path, TablePlan, aux_ms, aux_ref
+from ._schema import ENUMS, NON_NEGATIVE, PARENT, ColumnPlan, Path, TablePlan, aux_ms, aux_ref
 from ._types import MONEY, NUMERIC, dtype, frame_schema, local_date, person_name, utc_instant
 
 
@@ -167,3 +169,46 @@ def count_enums(plan: TablePlan, frame: pl.DataFrame, drift: Counter[str]) -> No
     for name, n in counts.items():
         if n:
             drift[f"unknown_enum:{plan.table.legacy}.{name}"] += n
+
+
+#: instants from here on are absurd (a clock or a field gone wrong: year 3000). A ``modified`` this
+#: late would win every later merge, so its record is quarantined; any other column is counted.
+PLAUSIBLE_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
+PLAUSIBLE_UNTIL_MS = int(PLAUSIBLE_UNTIL.timestamp() * 1000)
+#: text longer than this (in bytes) is stored as sent and counted: Postgres takes it, a report may not
+OVERSIZE_TEXT_BYTES = 65_536
+
+
+def count_implausible(plan: TablePlan, frame: pl.DataFrame, drift: Counter[str]) -> None:
+    """Values stored as sent but absurd, counted: negative quantities (and other columns that
+    cannot be negative), instants from :data:`PLAUSIBLE_UNTIL` on, text over
+    :data:`OVERSIZE_TEXT_BYTES`."""
+    if frame.is_empty():
+        return
+    checks = _implausible_checks(plan.table.legacy, tuple(c.name for c in plan.columns), tuple(frame.schema.items()))
+    if not checks:
+        return
+    for key, n in frame.select(checks).row(0, named=True).items():
+        if n:
+            drift[key] += n
+
+
+@cache
+def _implausible_checks(legacy: str, names: tuple[str, ...], schema: tuple[tuple[str, pl.DataType], ...]) -> list[pl.Expr]:
+    """The checks of :func:`count_implausible`, built once per table and frame schema (a
+    datetime literal costs milliseconds to build: per page it added up to seconds)."""
+    types = dict(schema)
+    checks: list[pl.Expr] = []
+    for name in names:
+        typ = types.get(name)
+        if typ is None:
+            continue
+        if (legacy, name) in NON_NEGATIVE:
+            checks.append((pl.col(name) < 0).sum().alias(f"negative_value:{legacy}.{name}"))
+        if isinstance(typ, pl.Datetime):
+            checks.append((pl.col(name) >= PLAUSIBLE_UNTIL).sum().alias(f"implausible_timestamp:{legacy}.{name}"))
+        elif isinstance(typ, pl.Date):
+            checks.append((pl.col(name) >= date(PLAUSIBLE_UNTIL.year, 1, 1)).sum().alias(f"implausible_timestamp:{legacy}.{name}"))
+        elif isinstance(typ, pl.String):
+            checks.append((pl.col(name).str.len_bytes() > OVERSIZE_TEXT_BYTES).sum().alias(f"oversize_text:{legacy}.{name}"))
+    return checks

@@ -63,6 +63,11 @@ ENUMS: dict[tuple[str, str], frozenset[str]] = {
     }.items()
 }
 
+#: (table, column) that cannot be negative: a negative value is stored as sent and counted
+NON_NEGATIVE: frozenset[tuple[str, str]] = frozenset({
+    ("transaction_items", "quantity"), ("customers", "loyalty_points"), ("products", "retail_price"),
+})
+
 _SEGMENT = re.compile(r"([A-Za-z_$][A-Za-z0-9_$]*)((?:\[\d+\])*)")
 
 

@@ -7,7 +7,9 @@ expressions: names, UTC timestamps, shop-local dates, look-ups (:mod:`._resolve`
 exact: money and quantities are ``Decimal`` parsed from the JSON text, never floats.
 
 Every record ends up in exactly one place: a frame, or the quarantine frame with its reason and
-raw JSON. Drift that can be carried is carried and counted (``DecodedPage.drift``).
+raw JSON. Drift that can be carried is carried and counted (``DecodedPage.drift``), and so are
+absurd values (negative quantities, instants after 2100, oversize text); a record whose own
+``modified`` is absurd is quarantined, since it would win every later merge.
 
 Frames carry, besides the staging columns, bookkeeping the warehouse needs:
 ``_modified_ms`` (the record's ``modified``; the parent's for transaction items) orders merges,
@@ -29,7 +31,7 @@ import polars as pl
 from ..errors import InputDataError
 from ..mapping import Table
 from . import _coerce
-from ._columns import Columns, columns, count_enums, finish, walk
+from ._columns import PLAUSIBLE_UNTIL_MS, Columns, columns, count_enums, count_implausible, finish, walk
 from ._resolve import resolve, shop_timezone
 from ._schema import ENTITY_PLANS, ENVELOPE, LOOKUP_ENTITIES, MODIFIED, PERSON_LOOKUPS, TablePlan, check_entity, decoders, known_fields
 from ._types import LOOKUP_SCHEMA, MONEY, NUMERIC, QUARANTINE_SCHEMA, TIMESTAMP, check_timezone, dtype, frame_schema, person_name
@@ -252,9 +254,12 @@ def decode_page(
     for i, value in enumerate(modified.values):
         if value is None and i not in modified.bad:
             cols.bad.setdefault(i, []).append("record has no modified time")
+        elif value is not None and value >= PLAUSIBLE_UNTIL_MS:
+            cols.bad.setdefault(i, []).append(f"record has an implausible modified time ({value} ms, after 2100)")
     quarantine.add_bad(entity, cols, key, kept)
     frames[parent_plan.table.staging] = parent = finish(parent_plan, cols, timezone)
     count_enums(parent_plan, parent, drift)
+    count_implausible(parent_plan, parent, drift)
 
     for plan in child_plans:  # transaction items: records inside each stored parent
         assert plan.within is not None
@@ -268,6 +273,7 @@ def decode_page(
         quarantine.add_bad(plan.table.legacy, child_cols, plan.table.key, payloads)
         frames[plan.table.staging] = child = finish(plan, child_cols, timezone)
         count_enums(plan, child, drift)
+        count_implausible(plan, child, drift)
 
     if lookups is not None:
         tables = {p.table.staging: p.table for p in ENTITY_PLANS[entity]}

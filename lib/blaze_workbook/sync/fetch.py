@@ -123,6 +123,8 @@ class EntitySync:
         current = passes.setdefault(window, Pass(window))
         current.add(page)
         self.result.windows += page.last
+        if page.last:  # the window is over: its ids are not kept for the rest of the fill
+            del passes[window]
         if not page.last:
             self._store(plan, page, current)
         elif current.clean:
@@ -231,6 +233,19 @@ class EntitySync:
         checkpoint(self.wh, self.run_id, self.entity, {"watermark_ms": mark, "cursor": cursor}, "complete")
         self._unsaved = 0
         self.result.watermark_ms = mark
+        self.result.deleted = self._deleted()
+        if self.result.deleted:
+            log.info("%s: %d records deleted in Blaze stored by this run, kept in staging with deleted = true",
+                     self.entity, self.result.deleted)
+
+    def _deleted(self) -> int:
+        """Rows this run stored (new or changed) that Blaze flags ``deleted``: reported, never
+        removed; whatever reads staging decides what a deletion means (the cutover skips them)."""
+        table = MAIN_TABLE[self.entity]
+        if not any(c.name == "deleted" for c in table.columns):
+            return 0
+        return int(self.wh.sql(f'SELECT count(*) AS n FROM "{table.staging}" WHERE deleted AND _run_id = $r',
+                               {"r": self.run_id}).item())
 
     def _server_clock(self) -> int | None:
         """The newest ``modified`` of this entity stored, else of any entity: what the server's

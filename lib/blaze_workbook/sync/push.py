@@ -22,7 +22,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from ..errors import ConfigurationError, DatabaseError
+from ..errors import ConfigurationError, DatabaseError, LockedError
 from ..mapping import TABLES, Table, table as mapped_table
 from .warehouse import Warehouse
 
@@ -69,9 +69,19 @@ def push(
             "push needs a connection without an open transaction (it commits one per table)",
             hint="commit or roll back first, or pass a connection string",
         )
+    done: list[str] = []
     try:
         target = _target(conn, schema)
-        return {t.staging: _push_table(warehouse, conn, t, schema, target, full=full, lock_timeout=lock_timeout) for t in chosen}
+        out: dict[str, PushCounts] = {}
+        for t in chosen:
+            out[t.staging] = _push_table(warehouse, conn, t, schema, target, full=full, lock_timeout=lock_timeout)
+            done.append(t.staging)
+        return out
+    except LockedError as exc:
+        # one transaction per table: the tables pushed before this one stay committed
+        kept = f"{', '.join(done)} committed, " if done else ""
+        raise LockedError(exc.message, hint=f"{kept}the rest rolled back; the next run pushes what is left "
+                          "(or raise lock_timeout)") from exc
     finally:
         if owned:
             conn.close()
@@ -101,6 +111,7 @@ def _push_table(
                 f"the staging table {schema}.{t.staging} does not exist",
                 hint="create it with `blaze-workbook run setup -p apply=true`",
             )
+        _check_columns(conn, t, schema)
         since: int | None = None
         if not full and marker is not None and marker[1] == context:
             have = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchall()[0][0]
@@ -112,6 +123,26 @@ def _push_table(
             inserted, updated = _upsert(conn, t, ident, frame)
     wh.set_push_marker(t, target, top, context)
     return PushCounts(frame.height, inserted, updated, frame.height - inserted - updated, since is None)
+
+
+#: the mapping's Postgres types as ``information_schema.columns.data_type`` spells them
+_DATA_TYPES = {"text": "text", "numeric": "numeric", "boolean": "boolean", "date": "date",
+               "timestamptz": "timestamp with time zone", "integer": "integer"}
+
+
+def _check_columns(conn: psycopg.Connection, t: Table, schema: str) -> None:
+    """A staging table edited by hand (a column dropped, a type changed) stops the push, named."""
+    have = dict(conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (schema, t.staging)).fetchall())
+    wrong = [f"{c.name} is {have.get(c.name, 'missing')}, the mapping wants {c.pg_type}"
+             for c in t.columns if have.get(c.name) != _DATA_TYPES[c.pg_type]]
+    if wrong:
+        raise DatabaseError(
+            f"the staging table {schema}.{t.staging} does not match the mapping: {'; '.join(wrong)}",
+            hint="it was edited by hand: drop it (DROP TABLE … CASCADE) and run `blaze-workbook run setup -p apply=true` "
+            "(01_setup) to create it again; the warehouse keeps every row and the next push sends them all",
+        )
 
 
 def _csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:

@@ -60,6 +60,8 @@ class EntityResult:
     parents: int = 0
     tables: dict[str, TableCounts] = field(default_factory=dict)
     quarantined: int = 0
+    #: records Blaze flags ``deleted`` that this run stored or changed: kept in staging, flagged
+    deleted: int = 0
     drift: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     rate_limited: int = 0
@@ -85,7 +87,7 @@ class EntityResult:
         c = self.counts
         return {
             "entity": self.entity, "status": self.status, "new": c.new, "updated": c.updated, "unchanged": c.unchanged,
-            "quarantined": self.quarantined, "records": self.records, "pages": self.pages, "windows": self.windows,
+            "quarantined": self.quarantined, "deleted": self.deleted, "records": self.records, "pages": self.pages, "windows": self.windows,
             "refetched": self.refetched, "parents": self.parents, "calls": self.calls, "rate_limited": self.rate_limited,
             "retries": self.retries, "bytes": self.bytes, "seconds": round(self.seconds, 3),
             "records_per_s": round(self.records_per_s, 1), "drift": int(sum(self.drift.values())), "message": self.message,
@@ -94,7 +96,7 @@ class EntityResult:
 
 _ENTITY_SCHEMA = {
     "entity": pl.String, "status": pl.String, "new": pl.Int64, "updated": pl.Int64, "unchanged": pl.Int64,
-    "quarantined": pl.Int64, "records": pl.Int64, "pages": pl.Int64, "windows": pl.Int64, "refetched": pl.Int64,
+    "quarantined": pl.Int64, "deleted": pl.Int64, "records": pl.Int64, "pages": pl.Int64, "windows": pl.Int64, "refetched": pl.Int64,
     "parents": pl.Int64, "calls": pl.Int64, "rate_limited": pl.Int64, "retries": pl.Int64, "bytes": pl.Int64,
     "seconds": pl.Float64, "records_per_s": pl.Float64, "drift": pl.Int64, "message": pl.String,
 }
@@ -147,7 +149,7 @@ class ApiUse:
 
 @dataclass
 class SyncSummary:
-    """Everything a run did. ``status``: ``ok``, ``partial`` (some entity failed) or ``failed``."""
+    """Everything a run did. ``status``: ``ok``, ``partial`` (some entity failed, or the push did) or ``failed``."""
 
     run_id: str
     mode: str
@@ -165,7 +167,8 @@ class SyncSummary:
     def status(self) -> str:
         failed = [e for e in self.entities if e.status == "failed"]
         if not failed:
-            return "ok"
+            # fetched and stored, but not in Postgres staging yet: the next run pushes it
+            return "partial" if self.push.status == "failed" else "ok"
         return "failed" if len(failed) == len(self.entities) else "partial"
 
     @property
@@ -189,6 +192,11 @@ class SyncSummary:
     @property
     def quarantined(self) -> int:
         return sum(e.quarantined for e in self.entities)
+
+    @property
+    def deleted(self) -> int:
+        """Records deleted in Blaze that this run stored, flagged (never removed from staging)."""
+        return sum(e.deleted for e in self.entities)
 
     def frame(self) -> pl.DataFrame:
         """One row per entity: outcome counts, calls, 429s, retries, bytes, seconds, records/s."""
@@ -234,7 +242,7 @@ class SyncSummary:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "seconds": round(self.seconds, 3), "records": self.records, "quarantined": self.quarantined,
-            "entities": {e.entity: {**e.row(), "tables": {k: vars(v) for k, v in e.tables.items()},
+            "deleted": self.deleted, "entities": {e.entity: {**e.row(), "tables": {k: vars(v) for k, v in e.tables.items()},
                                     "drift": dict(e.drift), "tail_passes": e.tail_passes, "unsettled": e.unsettled,
                                     "watermark_ms": e.watermark_ms} for e in self.entities},
             "push": {"status": self.push.status, "message": self.push.message, "tables": self.push.tables},
@@ -261,7 +269,8 @@ class SyncSummary:
 
     def __str__(self) -> str:
         parts = [f"sync {self.run_id} ({self.mode}) {self.status} in {self.seconds:.1f} s: {self.records:,} records, "
-                 f"{self.api.calls:,} calls, {self.quarantined:,} quarantined, push {self.push.status}"]
+                 f"{self.api.calls:,} calls, {self.quarantined:,} quarantined, {self.deleted:,} deleted in Blaze, "
+                 f"push {self.push.status}"]
         parts += [f"  {e.entity}: {e.status} {e.message}".rstrip() for e in self.entities]
         return "\n".join(parts)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +38,7 @@ from ..config import workbook_home
 from ..errors import ConfigurationError
 from ..mapping import TABLES, Table, table as mapped_table
 from ..redact import redact
-from ._ddl import DAMAGED, DERIVED_TABLES, SCHEMA, add_missing_columns, compared_columns, create_typed, open_error, q
+from ._ddl import DAMAGED, DERIVED_TABLES, SCHEMA, add_missing_columns, check_length, compared_columns, create_typed, open_error, q
 from ._merge import classify, counts, split_writes, stamped
 from ._schema import LOOKUP_ENTITIES, check_entity
 from ._types import check_timezone
@@ -52,6 +53,11 @@ _STATE_KEYS = frozenset({"watermark_ms", "cursor"})
 _ZSTD_LEVEL = 1
 #: bodies up to this size (empty pages, checkpoints) keep their decoded form for reuse
 _SMALL_BODY = 512
+#: DuckDB's own default is 80% of RAM: its buffer pool (and each checkpoint, which grows with the
+#: tables) then swells the process by hundreds of MB at scale; the sync's working set is a few
+#: pages, so a small pool keeps peak RSS flat as the data grows (DuckDB spills beyond it)
+DEFAULT_MEMORY_LIMIT = "256MB"
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -119,13 +125,19 @@ class Warehouse:
     # --- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, timezone_fallback: str = DEFAULT_TIMEZONE) -> Warehouse:
+    def open(cls, path: Path | str | None = None, *, timezone_fallback: str = DEFAULT_TIMEZONE,
+             memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Warehouse:
         """Open (creating if needed) the warehouse at ``path`` (default under the workbook home).
+
+        ``memory_limit``: DuckDB's buffer pool, such as ``"256MB"`` or ``"2GB"`` (``None``:
+        DuckDB's default, 80% of RAM); it bounds DuckDB's share of the process's memory.
 
         Raises :class:`LockedError` when another process has it open and
         :class:`ConfigurationError` when the file is not a readable DuckDB database.
         """
         check_timezone(timezone_fallback)
+        if memory_limit is not None and not _MEMORY_LIMIT.fullmatch(memory_limit.strip()):
+            raise ConfigurationError(f"memory_limit must be a size such as '256MB' or '2GB', not {memory_limit!r}")
         path = Path(path) if path is not None else default_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -133,7 +145,10 @@ class Warehouse:
         except duckdb.Error as exc:
             raise open_error(path, exc) from exc
         try:
+            check_length(con, path)
             con.execute("SET TimeZone = 'UTC'")
+            if memory_limit is not None:
+                con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
             for statement in SCHEMA:
                 con.execute(statement)
             for t in TABLES:
@@ -537,4 +552,4 @@ def _check_state_update(update: Mapping[str, Any] | None) -> None:
         raise ConfigurationError(f"watermark_ms must be epoch milliseconds (int), got {mark!r}")
 
 
-__all__ = ["DEFAULT_TIMEZONE", "FILE_NAME", "IngestCounts", "ReplayCounts", "TableCounts", "Warehouse", "default_path"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEZONE", "FILE_NAME", "IngestCounts", "ReplayCounts", "TableCounts", "Warehouse", "default_path"]
