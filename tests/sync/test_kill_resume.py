@@ -1,19 +1,18 @@
 """A sync killed with SIGKILL at any instant resumes and ends equal to a run never interrupted.
 
 The run is a backfill in a child process against the simulator served by this process over
-127.0.0.1; the child kills itself (SIGKILL: no cleanup, no ``finally``) at one of three points:
-after a stored page, inside the DuckDB transaction of a page (before COMMIT), and right after an
-entity finished. The next run is the ordinary scheduled one (``mode="incremental"``) in this
-process. Windows marked done in the killed run's state are never listed again; only windows the
-kill interrupted (at most one per parallel worker) are listed a second time.
+127.0.0.1; the child (``tests/faults/_kill.py``, shared with the fault suite) kills itself
+(SIGKILL: no cleanup, no ``finally``) at one of three points: after a stored page, inside the
+DuckDB transaction of a page (before COMMIT), and right after an entity finished. The next run
+is the ordinary scheduled one (``mode="incremental"``) in this process. Windows marked done in
+the killed run's state are never listed again; only windows the kill interrupted (at most one
+per parallel worker) are listed a second time.
 """
 
 from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,45 +23,9 @@ from _sync_truth import KEYS, diff, warehouse_rows
 from blaze_workbook.blaze.simulator import serve
 from blaze_workbook.config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, BlazeSettings
 from blaze_workbook.sync import MAIN_ENTITIES, Plan, Warehouse, run_sync
+from faults._kill import KillPoint, SyncJob, run_child, sync_child, tail
 
 pytestmark = pytest.mark.timeout(300)
-
-#: the child: a backfill that SIGKILLs itself at ``point`` (``page``/``commit``: ENTITY:N, ``done``: ENTITY)
-CHILD = r"""
-import os, signal, sys
-from blaze_workbook.config import BlazeSettings
-from blaze_workbook.sync import Warehouse, run_sync
-
-url, path, since, now, point, arg = sys.argv[1:]
-entity, _, n = arg.partition(":")
-wh = Warehouse.open(path)
-seen = {"entity": None, "count": 0}
-
-def die():
-    os.kill(os.getpid(), signal.SIGKILL)
-
-def count():
-    seen["count"] += 1
-    if seen["count"] == int(n):
-        die()
-
-def progress(event):
-    if event.kind == "start":
-        seen["entity"] = event.entity
-    if point == "page" and event.kind == "page" and event.entity == entity:
-        count()
-    if point == "done" and event.kind == "done" and event.entity == entity:
-        die()
-
-def before_commit():
-    if point == "commit" and seen["entity"] == entity:
-        count()
-
-wh._before_commit = before_commit
-run_sync(BlazeSettings(url, "demo-partner-key", "demo-developer-key"), wh, mode="backfill",
-         since=since, now=now, push=False, progress=progress)
-sys.exit(3)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +66,11 @@ def _windows_of(wh: Warehouse, run_id: str, entity: str) -> set[str]:
 def test_a_killed_sync_resumes_and_equals_an_uninterrupted_one(world, tmp_path, point, arg):
     sim, since, now, reference = world
     path = tmp_path / "warehouse.duckdb"
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, sim.url, str(path), since.isoformat(), now.isoformat(), point, arg],
-        capture_output=True, timeout=180,
-    )
-    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    entity, _, n = arg.partition(":")
+    log = tmp_path / "child.log"
+    kill = KillPoint(point, entity, int(n or 1))
+    job = SyncJob(sim.url, str(path), now.isoformat(), kill, str(log), since=since.isoformat())
+    assert run_child(sync_child, job) == -signal.SIGKILL, tail(str(log))
 
     with Warehouse.open(path) as wh:  # DuckDB replays its log; the killed transaction is gone
         killed_run = wh.runs()["run_id"][0]
