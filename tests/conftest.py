@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-for _module in ("_fixtures_sim", "_fixtures_pg"):
+for _module in ("_fixtures_sim", "_fixtures_pg", "_fixtures_demo"):
     try:
         _mod = importlib.import_module(_module)
     except ModuleNotFoundError as exc:  # a fixture module not written yet

@@ -109,7 +109,7 @@ class SetupPlan:
         """The whole script, idempotent, annotated with each step's status, for review."""
         head = [
             "-- Blaze Migration Workbook, Phase 1 (01_setup): generated from blaze_workbook.mapping.",
-            f"-- schema {self.schema}; {self.rules.describe()}.",
+            f"-- schema {self.schema!r}; {self.rules.describe()}.",  # repr: a newline in the name cannot end the comment
             "-- Idempotent: IF NOT EXISTS / CREATE OR REPLACE throughout. New columns are nullable and have no",
             "-- default, so no existing row is rewritten. Nothing is dropped, renamed or updated.",
         ]

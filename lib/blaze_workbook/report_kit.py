@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 BULLET = "•"
 PASS_FILL, FAIL_FILL = "#dafbe1", "#ffebe9"
 PASS_TEXT, FAIL_TEXT = "#1a7f37", "#cf222e"
+#: above this many columns a summary table is set in a smaller font, with less padding
+WIDE_COLUMNS = 10
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -50,18 +52,34 @@ def summary_table(
 ) -> GT:
     """A titled table with integers grouped, floats rounded, rates as percents, money as dollars.
 
-    ``table_id`` fixes the HTML id (random otherwise), for snapshot tests and stable anchors.
+    Time stamps are shown to the second (microseconds and ``+00:00`` only widen sample tables
+    past the page) and dates and time stamps never wrap; a table of more than
+    :data:`WIDE_COLUMNS` columns is set smaller and tighter, so a sample of records still fits
+    a laptop-wide page. ``table_id`` fixes the HTML id (random otherwise), for snapshot tests
+    and stable anchors.
     """
     ints = [c for c, t in df.schema.items() if t.is_integer() and c != rowname_col]
     floats = [c for c, t in df.schema.items()
               if (t.is_float() or t.is_decimal()) and c not in (*percent_cols, *money_cols)]
+    times = [c for c, t in df.schema.items() if isinstance(t, (pl.Date, pl.Datetime))]
+    df = df.with_columns(_seconds(pl.col(c), t) for c, t in df.schema.items() if isinstance(t, pl.Datetime))
     table = GT(df, rowname_col=rowname_col, id=table_id).tab_header(title=title, subtitle=subtitle)
+    table = table.tab_style(style.css("white-space: nowrap"), loc.body(columns=times)) if times else table
     table = table.fmt_integer(columns=ints) if ints else table
     table = table.fmt_number(columns=floats, decimals=decimals) if floats else table
     table = table.fmt_percent(columns=list(percent_cols), decimals=decimals) if percent_cols else table
     table = table.fmt_currency(columns=list(money_cols), currency="USD") if money_cols else table
     table = table.tab_source_note(source_note) if source_note else table
-    return table.opt_row_striping().tab_options(table_font_size="14px", heading_align="left")
+    table = table.opt_row_striping().tab_options(table_font_size="14px", heading_align="left")
+    if len(df.columns) > WIDE_COLUMNS:
+        table = table.tab_options(table_font_size="12px", data_row_padding_horizontal="3px",
+                                  column_labels_padding_horizontal="3px")
+    return table
+
+
+def _seconds(expr: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
+    """A time stamp as ``2026-11-15 18:52:23``, with its zone's abbreviation (``UTC``) when it has one."""
+    return expr.dt.strftime("%Y-%m-%d %H:%M:%S %Z" if dtype.time_zone else "%Y-%m-%d %H:%M:%S")
 
 
 def style_gate(gt: GT, *, column: str = "rate", threshold: float = 0.05, inclusive: bool = True) -> GT:

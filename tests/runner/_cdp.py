@@ -32,9 +32,13 @@ def _above_ten(fd: int) -> int:
 
 
 class Browser:
-    """One headless Chromium, one page; collects the events the test asserts on."""
+    """One headless Chromium, one page; collects the events the test asserts on.
 
-    def __init__(self, user_data_dir: Path, *, timeout_s: float = 30.0) -> None:
+    The page is ``width`` × ``height`` CSS pixels, a laptop screen: headless Chromium's own
+    800 × 600 would cut wide tables off in screenshots that a reader's window shows whole.
+    """
+
+    def __init__(self, user_data_dir: Path, *, timeout_s: float = 30.0, width: int = 1280, height: int = 900) -> None:
         self.timeout_s = timeout_s
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
@@ -59,6 +63,8 @@ class Browser:
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable", session=True)
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=True)
 
     def _read_message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:

@@ -1,6 +1,7 @@
-"""A report and the index, opened in headless Chromium: no console errors, no network fetches.
+"""The probe's reports and their index, opened in headless Chromium: no console errors, no network fetches.
 
-Screenshots land in ``test-artifacts/`` (gitignored) for a person to look at. Skipped where
+The product notebooks' reports are checked the same way in ``tests/test_reports_browser.py``;
+the rules and the screenshot folder are shared in ``tests/_browser.py``. Skipped where
 ``/usr/bin/chromium`` is missing (``apt-get install chromium`` brings it; CI installs it).
 """
 
@@ -9,24 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _browser import Browser, artifacts, check_page, needs_chromium, only_local, open_browser, page_facts
 
-from ._cdp import CHROMIUM, Browser
 from .conftest import ProbeRuns
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
-    b = Browser(tmp_path_factory.mktemp("chromium-profile"))
-    yield b
-    b.close()
-
-
-def _only_local(urls: list[str]) -> list[str]:
-    return [u for u in urls if not u.startswith(("file://", "data:", "about:"))]
+    yield from open_browser(tmp_path_factory.mktemp("chromium-profile"))
 
 
 @pytest.mark.parametrize("which", ["ok", "failed"])
@@ -34,10 +27,9 @@ def test_report_renders_offline_without_errors(browser: Browser, probe_runs: Pro
     run = getattr(probe_runs, which)
     page = run.run_dir / "report.html"
     browser.open(page.as_uri())
-    ARTIFACTS.mkdir(exist_ok=True)
-    browser.screenshot(ARTIFACTS / f"runner-report-{which}.png")
-    assert _only_local(browser.requested_urls()) == []
-    assert browser.errors() == []
+    browser.screenshot(artifacts() / f"runner-report-{which}.png")
+    assert check_page(page_facts(browser), requested=browser.requested_urls(), errors=browser.errors(),
+                      failed_run=which == "failed") == []
     header = browser.evaluate("document.querySelector('header.bw-run').innerText")
     assert "probe run" in header and ("ok" if which == "ok" else "failed") in header
     if which == "ok":
@@ -51,8 +43,8 @@ def test_report_renders_offline_without_errors(browser: Browser, probe_runs: Pro
 def test_index_renders_offline_and_links_reports(browser: Browser, probe_runs: ProbeRuns):
     index = probe_runs.home / "reports" / "index.html"
     browser.open(index.as_uri())
-    browser.screenshot(ARTIFACTS / "runner-index.png")
-    assert _only_local(browser.requested_urls()) == []
+    browser.screenshot(artifacts() / "runner-index.png")
+    assert only_local(browser.requested_urls()) == []
     assert browser.errors() == []
     assert browser.evaluate("document.querySelectorAll('tbody tr').length") == 2
     links = browser.evaluate("Array.from(document.querySelectorAll('tbody a')).map(a => a.href)")

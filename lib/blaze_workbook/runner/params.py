@@ -175,7 +175,7 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"cannot read parameters file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date-shaped value that is no date (2026-13-45)
         raise ConfigurationError(f"parameters file {path} is not valid YAML: {exc}") from exc
     if loaded is None:
         return {}

@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 _TEMPLATE_NAME = "blaze_report.html.j2"
 _TEMPLATE = r"""
@@ -37,8 +38,17 @@ _TEMPLATE = r"""
 .bw-run th, .bw-run td { text-align: left; padding: 0.15rem 0.8rem 0.15rem 0; vertical-align: top; }
 .bw-run td code { white-space: pre-wrap; }
 .bw-run .bw-error { color: #cf222e; font-weight: 600; margin-top: 0.4rem; white-space: pre-wrap; }
+/* stderr streams (progress bars, warnings) are not errors: grey, not the traceback's pink */
+.jp-RenderedText.bw-stderr[data-mime-type] { background: #f6f8fa; border-left: 3px solid #bf8700; }
 </style>
 {%- endblock extra_css -%}
+{%- block stream_stderr -%}
+<div class="jp-RenderedText jp-OutputArea-output bw-stderr" data-mime-type="application/vnd.jupyter.stderr">
+<pre>
+{{- output.text | ansi2html -}}
+</pre>
+</div>
+{%- endblock stream_stderr -%}
 {%- block body_header -%}
 {{ super() }}
 {%- set run = resources.blaze_run -%}
@@ -111,10 +121,13 @@ def render_html(nb: nbformat.NotebookNode, record: Mapping[str, Any]) -> str:
     """The report of an executed notebook: inputs hidden, run header on top, nothing external.
 
     Code cells without outputs (the parameters cells among them) are left out: with their code
-    hidden they would only be empty boxes. ``nb`` itself is not modified.
+    hidden they would only be empty boxes. Stream outputs are merged and carriage returns applied
+    as a terminal would, so a progress bar shows its last state instead of every redraw on a
+    line of its own. ``nb`` itself is not modified.
     """
     shown = copy.deepcopy(nb)
     shown.cells = [c for c in shown.cells if c.cell_type != "code" or c.get("outputs")]
+    shown, _ = CoalesceStreamsPreprocessor().preprocess(shown, {})
     exporter = HTMLExporter(
         template_name="lab",
         extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
