@@ -14,7 +14,9 @@ state. Then, in the same run:
   ``INSERT`` per new record, in one transaction with prepared statements (its best case). When
   it would run longer than ``--loop-seconds`` it runs on a prefix of its statements and is
   extrapolated per statement (said in ``details``). ``details.vs_changed_only_loop`` is the
-  ratio against a smarter loop that gets the changed cells for free (one statement per cell).
+  ratio against a smarter loop that gets the changed cells for free (one statement per cell);
+  ``details.vs_row_per_record_loop`` against a loop that writes all of a step's fields of a
+  record in one statement (one per record and step, at the measured per-statement cost).
 
 Prints one JSON line last (CONTRACTS.md §6)::
 
@@ -273,12 +275,15 @@ def main() -> None:
 
         plan_loop_statements = sum(n for *_, n in work) + inserted
         changed_loop_statements = cells + inserted
+        # a loop writing all of a step's fields of a record in one statement: one per (step, table, record)
+        record_loop_statements = sum(matched[tp.table] for step in plan.steps for tp in step.tables if tp.updates) + inserted
         with psycopg.connect(server.uri("bench_loop")) as conn:
             add_old_columns(conn, plan)  # the loop adds them once, up front (not timed)
             done, loop_seconds = run_loop(conn, sample, args.loop_seconds)
         per_statement = loop_seconds / done
         loop_total = per_statement * plan_loop_statements
         changed_total = per_statement * changed_loop_statements
+        record_total = per_statement * record_loop_statements
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         details = {
             "database": built | {"rows": sizes},
@@ -305,6 +310,13 @@ def main() -> None:
             },
             "vs_changed_only_loop": round(changed_total / apply_seconds, 2),
             "changed_only_loop_statements": changed_loop_statements,
+            "vs_row_per_record_loop": round(record_total / apply_seconds, 2),
+            "row_per_record_loop": {
+                "what": "one UPDATE per matched record per step (all the step's fields in one statement), one INSERT per new record",
+                "statements": record_loop_statements,
+                "seconds": round(record_total, 1),
+                "note": "extrapolated at the one-field statement's measured cost: a lower bound (a several-field UPDATE costs a little more)",
+            },
             "batch_size": args.batch_size,
             "peak_rss_note": "this Python process only (the Postgres server's memory is not included)",
             "server_settings": "fsync, synchronous_commit, full_page_writes off (throw-away server, same for both)",
