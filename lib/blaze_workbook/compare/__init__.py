@@ -6,6 +6,7 @@ The pieces, one concern each:
 - :mod:`.coerce` — values "as stored" in the type a rule compares in;
 - :mod:`.classify` — the five kinds of a matched pair, as one expression;
 - :mod:`.derived` — the derived customer fields of CONTRACTS.md §3 from Blaze transactions;
+- :mod:`.local_day` — shop-local days of UTC instants, by the zone's transitions;
 - :mod:`.plan` — per table, what is compared and how each side is read;
 - :mod:`.pairing` — keys, positions for repeated keys, the sorted merge join, integrity;
 - :mod:`.engine` — the compare itself: read, pair, classify, tally, list;

@@ -86,9 +86,9 @@ def display(expr: pl.Expr, dtype: Dtype) -> pl.Expr:
     """A value as text for the discrepancy list: numbers without trailing zeros, ISO dates."""
     if dtype == "text":
         return expr
-    if dtype == "decimal":
+    if dtype == "decimal":  # trailing zeros of the fraction, then a bare point, dropped (no regex: cheap)
         text = expr.cast(pl.String)
-        return text.str.replace(r"(\.\d*?)0+$", "$1").str.replace(r"\.$", "")
+        return pl.when(text.str.contains(".", literal=True)).then(text.str.strip_chars_end("0").str.strip_chars_end(".")).otherwise(text)
     if dtype == "instant":
         return expr.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
     if dtype == "date":

@@ -22,6 +22,7 @@ import polars as pl
 from ..mapping import CUSTOMERS, DERIVED_FIELDS, TRANSACTIONS
 from ..setup_sql import MetricsRules
 from .coerce import DECIMAL, as_stored
+from .local_day import local_day
 
 Frame = pl.DataFrame | pl.LazyFrame
 _KEY = CUSTOMERS.key
@@ -75,8 +76,7 @@ def churn_risk(days: pl.Expr, rules: MetricsRules) -> pl.Expr:
 
 def _local_day(frame: pl.LazyFrame, tz: str) -> pl.Expr:
     dtype = frame.collect_schema()[_DATE]
-    stamp = as_stored(pl.col(_DATE), dtype, "instant")
-    return stamp.dt.convert_time_zone(tz).dt.date()
+    return local_day(as_stored(pl.col(_DATE), dtype, "instant"), frame, tz)
 
 
 def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules | None = None) -> pl.LazyFrame:

@@ -2,21 +2,26 @@
 
 Inputs are frames (eager or lazy): the existing tables by their legacy names, the Blaze side as
 staging-shaped frames (keyed by legacy or staging name); :mod:`.load` reads them from Postgres,
-DuckDB or a folder of exports. No Python loop touches a row; the work runs in three polars
-stages, each over all tables at once:
+DuckDB or a folder of exports. No Python loop touches a row. Tables are compared one at a time,
+and nothing of one is kept for the next but its key hashes when it is another's parent; each
+reads only the columns it compares, lazily (a parquet export is never read whole):
 
-1. select each side's key and fields (and, for customers, recompute the derived fields);
-2. pair rows (:mod:`.pairing`: key, then position for repeated keys; a sorted merge join);
-3. per field, keep the matched pairs not equal as stored (a cheap comparison) and classify only
-   those (:mod:`.classify`): they are the discrepancy list, and their kinds plus the equal rest
-   are the field's tally. Normalisation, the costly part, runs on the few that differ.
+1. keys: each side's key columns are reduced to two 64-bit hashes per row (plus the parent
+   reference's hash, for the orphan counts), and the rows are paired on them
+   (:mod:`.pairing`: key, then position for repeated keys);
+2. fields, a few at a time (:data:`GROUP_CELLS` bounds the memory of a large table): both sides'
+   columns are read, the matched pairs gathered, and per field the pairs not equal as stored (a
+   cheap comparison) are kept and classified (:mod:`.classify`): they are the discrepancy list,
+   and their kinds plus the equal rest are the field's tally. Normalisation, the costly part,
+   runs on the few that differ.
 
 Fields: every compared staging column of the mapping (:attr:`Table.compared`, match keys
 aside) whose existing column is present and was there before 01_setup, plus, for customers,
-the derived fields recomputed from the Blaze transactions (:mod:`.derived`) against the stale
-legacy values. ``customers.last_visited`` is compared against the *derived* last visit (the
-latest shop-local day with a completed sale), not Blaze's ``lastVisitDate``: the derived value
-is the one the other derived fields follow from and the one the cutover writes.
+the derived fields recomputed from the Blaze transactions (:mod:`.derived`, computed once)
+against the stale legacy values. ``customers.last_visited`` is compared against the *derived*
+last visit (the latest shop-local day with a completed sale), not Blaze's ``lastVisitDate``:
+the derived value is the one the other derived fields follow from and the one the cutover
+writes.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from datetime import date
 import polars as pl
 
 from ..errors import ConfigurationError
-from ..mapping import CUSTOMERS, TABLES, TRANSACTIONS, Table, table as mapped_table
+from ..mapping import CUSTOMERS, TABLES, TRANSACTIONS, table as mapped_table
 from ..setup_sql import MetricsRules
 from . import classify as K
 from . import pairing as P
@@ -39,21 +44,50 @@ from .plan import Field, Frame, Plan, by_legacy_name, check_parsed, plan
 from .result import DISCREPANCY_SCHEMA, CompareResult, FieldCounts, TableResult
 #: matched pairs classified at a time: bounds the memory of a large table's compare
 CHUNK_ROWS = 500_000
+#: field values (rows of both sides times fields) read at a time: a large table's fields are
+#: read in groups this size (one field at least), a small table's all at once
+GROUP_CELLS = 60_000_000
+#: above this many rows (both sides) a table's keys are read by polars' streaming engine
+#: (faster on large parquet scans; slower to start on small ones)
+STREAMING_ROWS = 1_000_000
+_PAIR = "_pair"
+_STAGED = ("_typed_e", "_typed_b", "_norm_e", "_norm_b")
 
 
-def _discrepancies(t: Table, n_keys: int, matched: pl.LazyFrame, f: Field) -> pl.LazyFrame:
-    """The pairs of ``f`` not equal as stored, classified: normalisation runs on these only."""
-    (e, b), (ne, nb) = f.typed(), f.normalized()
-    return matched.filter(~f.stored_equal()).select(
-        pl.lit(t.legacy).alias("table"),
-        P.key_text(n_keys).alias("key"),
-        pl.lit(f.name).alias("field"),
-        display(e, f.rule.dtype).alias("existing"),
-        display(b, f.rule.dtype).alias("blaze"),
-        display(ne, f.rule.dtype).alias("existing_norm"),
-        display(nb, f.rule.dtype).alias("blaze_norm"),
-        f.classify().alias("kind"),
+def _discrepancies(f: Field, pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """The pairs of ``f`` (all not equal as stored), classified: normalisation runs on these only.
+
+    Each side's typed and normalised value is computed once, as a column, then displayed and
+    classified from there (an expression repeated inside ``when`` chains would be evaluated,
+    and its regexes compiled, once per use).
+    """
+    (e, b), dtype = f.typed(), f.rule.dtype
+    te, tb, ne, nb = (pl.col(c) for c in _STAGED)
+    return (
+        pairs.with_columns(e.alias(_STAGED[0]), b.alias(_STAGED[1]))
+        .with_columns(f.rule.normalize(te).alias(_STAGED[2]), f.rule.normalize_blaze(tb).alias(_STAGED[3]))
+        .select(
+            pl.col(_PAIR),
+            display(te, dtype).alias("existing"),
+            display(tb, dtype).alias("blaze"),
+            display(ne, dtype).alias("existing_norm"),
+            display(nb, dtype).alias("blaze_norm"),
+            K.kind(te, tb, ne, nb, f.rule, **f.blanks()).alias("kind"),
+        )
     )
+
+
+def _classified(group: tuple[Field, ...], matched: pl.DataFrame) -> list[pl.DataFrame | None]:
+    """Per field of ``group``, its pairs in ``matched`` not equal as stored, classified (``None``:
+    all equal). One pass finds them for every field; only fields with any are classified."""
+    differ = matched.select((~f.stored_equal()).alias(f.name) for f in group)
+    queries: list[pl.LazyFrame] = []
+    for f in group:
+        mask = differ.get_column(f.name)
+        if mask.any():
+            queries.append(_discrepancies(f, matched.select(_PAIR, f.e, f.b).filter(mask).lazy()))
+    done = iter(pl.collect_all(queries)) if queries else iter(())
+    return [next(done) if differ.get_column(f.name).any() else None for f in group]
 
 
 def compare(
@@ -85,7 +119,8 @@ def compare(
     derived = derived_reason = None
     if CUSTOMERS.legacy in b_frames:
         if TRANSACTIONS.legacy in b_frames:
-            derived = metrics_plan(b_frames[CUSTOMERS.legacy].lazy(), b_frames[TRANSACTIONS.legacy].lazy(), as_of=as_of, rules=metrics)
+            # computed once, here: every group of customer fields reads it
+            derived = metrics_plan(b_frames[CUSTOMERS.legacy], b_frames[TRANSACTIONS.legacy], as_of=as_of, rules=metrics).collect().lazy()
         else:
             derived_reason = "no Blaze transactions given to derive from"
     added_sets = {mapped_table(k).legacy: set(v) for k, v in (added or {}).items()}
@@ -98,46 +133,94 @@ def compare(
         for t in TABLES
         if t.legacy in e_frames
     ]
-
-    sides, orphans = _read(plans)
-    check_parsed(plans, sides)
+    check_parsed(plans)
+    parents = {p.orphans.parent for p in plans if p.orphans}
+    hashes: dict[tuple[str, str], pl.Series] = {}  # (side, parent table) -> its key hashes
     tables: dict[str, TableResult] = {}
     found: list[pl.DataFrame] = []
-    for p, (e, b), orphan in zip(plans, sides, orphans, strict=True):
-        tables[p.table.legacy], listed = _compare_table(p, e, b, orphan, chunk_rows)
-        found += listed
+    for p in plans:
+        tables[p.table.legacy], listed = _compare_table(p, chunk_rows, hashes, keep=p.table.legacy in parents)
+        found.append(listed)
     gate = evaluate({name: t.as_dict() for name, t in tables.items()}, threshold=threshold, key_fields=key_fields)
-    frame = pl.concat([d.cast(DISCREPANCY_SCHEMA) for d in found]) if found else pl.DataFrame(schema=DISCREPANCY_SCHEMA)
+    frame = pl.concat(found) if found else pl.DataFrame(schema=DISCREPANCY_SCHEMA)
     rules = {f"{p.table.legacy}.{f.name}": f.rule.name for p in plans for f in p.fields}
     return CompareResult(as_of=as_of, tables=tables, gate=gate, discrepancies=frame, rules=rules)
 
 
-def _read(plans: list[Plan]) -> tuple[list[tuple[pl.DataFrame, pl.DataFrame]], list[dict[str, int | None]]]:
-    """Stage 1: both sides of every table and the orphan counts; the lazy ones in one go."""
-    queries = [q for p in plans for q in (p.existing, p.blaze, *(p.orphans or ())) if isinstance(q, pl.LazyFrame)]
-    it = iter(pl.collect_all(queries))
-    sides, orphans = [], []
-    for p in plans:
-        e, b = (s if isinstance(s, pl.DataFrame) else next(it).rechunk() for s in (p.existing, p.blaze))
-        sides.append((e, b))
-        orphans.append({s: int(next(it).item()) for s in ("existing", "blaze")} if p.orphans else {"existing": None, "blaze": None})
-    return sides, orphans
+def _keys(p: Plan, first: tuple[Field, ...], rows: int) -> tuple[pl.DataFrame, pl.DataFrame, P.Pairing]:
+    """Stage 1: each side's key hashes (the existing side's key text too) and the pairing; the
+    fields ``first`` are read in the same pass (a column is decoded once). ``rows``: both sides'."""
+    o = p.orphans
+    e_q = P.keyed(p.existing, list(p.existing_keys), text=True, ref=o.existing_ref if o else None, columns={f.name: f.e for f in first})
+    b_q = P.keyed(p.blaze, list(p.blaze_keys), text=False, ref=o.blaze_ref if o else None, columns={f.name: f.b for f in first})
+    e, b = pl.collect_all([e_q, b_q], engine="streaming" if rows > STREAMING_ROWS else "in-memory")
+    pg = P.pair_hashes(e, b)
+    if pg is None:  # a hash collision: pair on the key text instead
+        pg = P.pair_text(e, P.keyed(p.blaze, list(p.blaze_keys), text=True).collect())
+    return e, b, pg
 
 
-def _compare_table(p: Plan, e: pl.DataFrame, b: pl.DataFrame, orphans: dict[str, int | None], chunk_rows: int) -> tuple[TableResult, list[pl.DataFrame]]:
-    """Stages 2 and 3 for one table: pair, then classify in slices of matched pairs (bounded memory)."""
-    pg = P.pair(e, b)
-    counts = {(f.name, k): 0 for f in p.fields for k in K.KINDS}
-    listed: list[pl.DataFrame] = []
-    for start in range(0, max(pg.matched, 1), chunk_rows):
-        matched = P.assemble(e, b, pg, start, start + chunk_rows)
-        done = pl.collect_all([_discrepancies(p.table, len(p.keys), matched.lazy(), f) for f in p.fields])
-        for f, frame in zip(p.fields, done, strict=True):
-            tally = frame.select((pl.col("kind") == k).sum().alias(k) for k in K.KINDS).row(0, named=True)
-            tally[K.EQUAL] = matched.height - frame.height  # what is not listed is equal as stored
-            for k in K.KINDS:
-                counts[(f.name, k)] += int(tally[k])
-        listed += done
+def _orphans(p: Plan, e: pl.DataFrame, b: pl.DataFrame, hashes: dict[tuple[str, str], pl.Series]) -> dict[str, int | None]:
+    """Rows whose parent reference is no parent key, per side (the parent's hashes reused)."""
+    o = p.orphans
+    if o is None:
+        return {"existing": None, "blaze": None}
+    out: dict[str, int | None] = {}
+    for side, frame, parent, key in (("existing", e, o.existing_parent, o.existing_parent_key), ("blaze", b, o.blaze_parent, o.blaze_parent_key)):
+        known = hashes.get((side, o.parent))
+        if known is None:
+            known = P.keyed(parent, [key], text=False).select(P.HASH).collect().to_series()
+        out[side] = P.count_orphans(frame.get_column(P.REF), known)
+    return out
+
+
+def _groups(fields: tuple[Field, ...], rows: int) -> list[tuple[Field, ...]]:
+    """``fields`` in groups of at most :data:`GROUP_CELLS` values (``rows``: both sides)."""
+    size = max(1, GROUP_CELLS // max(rows, 1))
+    return [fields[i : i + size] for i in range(0, len(fields), size)] or [()]
+
+
+def _read(frame: Frame, columns: list[str]) -> pl.DataFrame:
+    """``columns`` of a side, in one chunk each (gathering from one chunk is fastest)."""
+    return frame.lazy().select(columns).collect().rechunk()
+
+
+def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Series], *, keep: bool) -> tuple[TableResult, pl.DataFrame]:
+    """One table: pair on the keys, then classify the fields group by group, in slices of matched pairs."""
+    heights = pl.collect_all([p.existing.lazy().select(pl.len()), p.blaze.lazy().select(pl.len())])
+    rows = sum(int(h.item()) for h in heights)
+    groups = _groups(p.fields, rows)
+    e_keys, b_keys, pg = _keys(p, groups[0], rows)
+    orphans = _orphans(p, e_keys, b_keys, hashes)
+    if keep:
+        hashes[("existing", p.table.legacy)] = e_keys.get_column(P.HASH)
+        hashes[("blaze", p.table.legacy)] = b_keys.get_column(P.HASH)
+    per_field: dict[str, list[pl.DataFrame]] = {f.name: [] for f in p.fields}
+    for i, group in enumerate(groups):
+        if not group:
+            break
+        if i == 0:  # read with the keys
+            e_vals, b_vals = e_keys.select(f.e for f in group).rechunk(), b_keys.select(f.b for f in group).rechunk()
+            e_keys, b_keys = e_keys.drop(f.e for f in group), None
+        else:
+            e_vals = _read(p.existing, [f.name for f in group]).rename({f.name: f.e for f in group})
+            b_vals = _read(p.blaze, [f.name for f in group]).rename({f.name: f.b for f in group})
+        for start in range(0, max(pg.matched, 1), chunk_rows):
+            part = slice(start, start + chunk_rows)
+            matched = (
+                e_vals.gather(pg.existing_rows[part]).hstack(b_vals.gather(pg.blaze_rows[part]).get_columns())
+            ).with_columns(pl.int_range(start, start + len(pg.existing_rows[part]), dtype=pl.Int64).alias(_PAIR))
+            for f, frame in zip(group, _classified(group, matched), strict=True):
+                if frame is not None:
+                    per_field[f.name].append(frame)
+        del e_vals, b_vals
+    del b_keys
+    listed = _listed(p, e_keys, pg, per_field)
+    tally = {(r[0], r[1]): r[2] for r in listed.group_by("field", "kind").len().iter_rows()}
+    fields = {}
+    for f in p.fields:
+        counts = {k: int(tally.get((f.name, k), 0)) for k in K.KINDS if k != K.EQUAL}
+        fields[f.name] = FieldCounts(rule=f.rule.name, compared=pg.matched, equal=pg.matched - sum(counts.values()), **counts)
     result = TableResult(
         name=p.table.legacy,
         rows_existing=pg.rows_existing,
@@ -145,7 +228,7 @@ def _compare_table(p: Plan, e: pl.DataFrame, b: pl.DataFrame, orphans: dict[str,
         matched=pg.matched,
         only_existing=pg.rows_existing - pg.matched,
         only_blaze=pg.rows_blaze - pg.matched,
-        fields={f.name: FieldCounts(rule=f.rule.name, compared=pg.matched, **{k: counts[(f.name, k)] for k in K.KINDS}) for f in p.fields},
+        fields=fields,
         duplicates={"existing": {"keys": pg.existing.keys, "rows": pg.existing.rows}, "blaze": {"keys": pg.blaze.keys, "rows": pg.blaze.rows}},
         null_keys={"existing": pg.existing.null_keys, "blaze": pg.blaze.null_keys},
         orphans=orphans,
@@ -154,4 +237,23 @@ def _compare_table(p: Plan, e: pl.DataFrame, b: pl.DataFrame, orphans: dict[str,
     return result, listed
 
 
-__all__ = ["CHUNK_ROWS", "compare"]
+def _listed(p: Plan, e_keys: pl.DataFrame, pg: P.Pairing, per_field: dict[str, list[pl.DataFrame]]) -> pl.DataFrame:
+    """The table's discrepancy list, field by field in existing row order, each with its key text."""
+    parts = [
+        pl.concat(frames).with_columns(pl.lit(name).alias("field"))
+        for name, frames in per_field.items()
+        if frames
+    ]  # fmt: skip
+    if not parts:
+        return pl.DataFrame(schema=DISCREPANCY_SCHEMA)
+    found = pl.concat(parts)
+    pairs = found.get_column(_PAIR).to_numpy()
+    keys = e_keys.select(P.key_columns(len(p.keys))).gather(pg.existing_rows[pairs]).with_columns(pl.Series(P.POS, pg.positions[pairs]))
+    return (
+        found.with_columns(keys.select(P.key_text(len(p.keys)).alias("key")).to_series(), pl.lit(p.table.legacy).alias("table"))
+        .select(list(DISCREPANCY_SCHEMA))
+        .cast(DISCREPANCY_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+__all__ = ["CHUNK_ROWS", "GROUP_CELLS", "compare"]

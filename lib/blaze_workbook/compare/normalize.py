@@ -63,7 +63,8 @@ def _same(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr == "").then(None).otherwise(expr)
+    # ``expr`` used once: in a when/then/otherwise it would be evaluated twice
+    return expr.replace("", None)
 
 
 # --- the normalisations ------------------------------------------------------------------------
@@ -76,9 +77,10 @@ def trimmed_text(expr: pl.Expr) -> pl.Expr:
 
 def phone_digits(expr: pl.Expr) -> pl.Expr:
     """The national number: digits only, a leading US ``1`` of 11 digits dropped; zeros missing."""
-    digits = expr.str.replace_all(r"[^0-9]", "")
-    national = pl.when((digits.str.len_chars() == 11) & digits.str.starts_with("1")).then(digits.str.slice(1)).otherwise(digits)
-    return pl.when(national.str.contains(r"^0*$")).then(None).otherwise(national)
+    # one chain, each step used once (a when/then/otherwise would evaluate ``digits`` per branch)
+    digits = expr.str.replace_all(r"[^0-9]+", "")
+    national = digits.str.replace(r"^1([0-9]{10})$", "$1")  # 11 digits starting with 1: the 1 dropped
+    return _blank_to_null(national.str.replace(r"^0*$", ""))  # no digits, or only zeros: missing
 
 
 def email_address(expr: pl.Expr) -> pl.Expr:

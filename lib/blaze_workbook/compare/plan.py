@@ -2,8 +2,9 @@
 
 A :class:`Plan` holds, for one table, the fields to compare (the mapping's compared columns whose
 existing column is present and was there before 01_setup, plus the derived customer fields), why
-the others are not compared, each side as :func:`.pairing.side` shapes it, and the orphan
-counts' queries. Nothing here touches a row.
+the others are not compared, each side's frame and key columns, and what the orphan counts
+refer to. Nothing here touches a row: the engine reads only the columns it needs, when it needs
+them.
 """
 
 from __future__ import annotations
@@ -60,16 +61,39 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Orphans:
+    """What a table's orphan count looks up: its reference column per side, and the parent."""
+
+    existing_ref: str
+    blaze_ref: str
+    parent: str  # legacy name of the parent table
+    existing_parent: Frame
+    blaze_parent: Frame
+    existing_parent_key: str
+    blaze_parent_key: str
+
+
+@dataclass(frozen=True)
 class Plan:
-    """One table's compare, before any data is read."""
+    """One table's compare, before any data is read.
+
+    ``existing`` and ``blaze`` are the sides' frames as given (the Blaze customers with the
+    derived fields joined); fields are read from them under their own names (``Field.name``),
+    the key from ``existing_keys`` / ``blaze_keys``.
+    """
 
     table: Table
     keys: tuple[str, ...]
     fields: tuple[Field, ...]
     not_compared: dict[str, str]
-    existing: Frame  # the side frames of :func:`.pairing.side`: lazy plans, or frames already
+    existing: Frame
     blaze: Frame
-    orphans: tuple[pl.LazyFrame, pl.LazyFrame] | None
+    existing_keys: tuple[str, ...]
+    orphans: Orphans | None
+
+    @property
+    def blaze_keys(self) -> tuple[str, ...]:
+        return self.keys
 
 
 def by_legacy_name(frames: Mapping[str, Frame], side: str) -> dict[str, Frame]:
@@ -134,7 +158,7 @@ def plan(
     keys = P.keys(t)
     if derived is not None:  # the derived fields replace any staging column of the same name
         d_names = [c for c in schema_of(derived) if c != CUSTOMERS.key]
-        blaze = blaze.lazy().drop([c for c in d_names if c in schema_of(blaze)]).join(derived, on=CUSTOMERS.key, how="left")
+        blaze = blaze.lazy().drop([c for c in d_names if c in schema_of(blaze)]).join(derived, on=CUSTOMERS.key, how="left", maintain_order="left")
     e_schema, b_schema = schema_of(existing), schema_of(blaze)
     e_keys = [P.legacy_name(t, k) for k in keys]
     for side, schema, names in (("existing", e_schema, e_keys), ("Blaze", b_schema, list(keys))):
@@ -146,30 +170,24 @@ def plan(
     if t.legacy in P.PARENTS and P.PARENTS[t.legacy][1] in e_frames:
         ref, parent, parent_key = P.PARENTS[t.legacy]
         pt = mapped_table(parent)
-        orphans = (
-            P.orphans(existing.lazy(), e_frames[parent].lazy(), child_ref=P.legacy_name(t, ref), parent_key=P.legacy_name(pt, parent_key)),
-            P.orphans(b_frames[t.legacy].lazy(), b_frames[parent].lazy(), child_ref=ref, parent_key=parent_key),
-        )
-    return Plan(
-        table=t,
-        keys=keys,
-        fields=fields,
-        not_compared=skipped,
-        existing=P.side(existing, e_keys, {f.name: f.e for f in fields}),
-        blaze=P.side(blaze, list(keys), {f.name: f.b for f in fields}),
-        orphans=orphans,
-    )
+        orphans = Orphans(
+            existing_ref=P.legacy_name(t, ref), blaze_ref=ref, parent=parent,
+            existing_parent=e_frames[parent], blaze_parent=b_frames[parent],
+            existing_parent_key=P.legacy_name(pt, parent_key), blaze_parent_key=parent_key,
+        )  # fmt: skip
+    return Plan(table=t, keys=keys, fields=fields, not_compared=skipped, existing=existing, blaze=blaze, existing_keys=tuple(e_keys), orphans=orphans)
 
 
-def check_parsed(plans: list[Plan], sides: list[tuple[pl.DataFrame, pl.DataFrame]]) -> None:
+def check_parsed(plans: list[Plan]) -> None:
     """Text that should hold numbers, dates or booleans but does not: stop, with examples."""
     checks: list[tuple[str, pl.LazyFrame]] = []
-    for p, (e, b) in zip(plans, sides, strict=True):
+    for p in plans:
         for f in p.fields:
-            for side, frame, col, dtype in (("existing", e, f.e, f.e_type), ("blaze", b, f.b, f.b_type)):
+            for side, frame, dtype in (("existing", p.existing, f.e_type), ("blaze", p.blaze, f.b_type)):
                 if dtype == pl.String and f.rule.dtype != "text":
-                    bad = unparsed(pl.col(col), as_stored(pl.col(col), dtype, f.rule.dtype), dtype, f.rule.dtype)
-                    checks.append((f"{p.table.legacy}.{f.name} ({side})", frame.lazy().filter(bad).select(col).head(3)))
+                    col = pl.col(f.name)
+                    bad = unparsed(col, as_stored(col, dtype, f.rule.dtype), dtype, f.rule.dtype)
+                    checks.append((f"{p.table.legacy}.{f.name} ({side})", frame.lazy().filter(bad).select(f.name).head(3)))
     if not checks:
         return
     found = pl.collect_all([q for _, q in checks])
@@ -178,4 +196,4 @@ def check_parsed(plans: list[Plan], sides: list[tuple[pl.DataFrame, pl.DataFrame
         raise InputDataError(f"values that do not parse as their column's type: {'; '.join(bad)}", hint="fix the export or the column type")
 
 
-__all__ = ["Field", "Frame", "Plan", "by_legacy_name", "check_parsed", "plan", "schema_of"]
+__all__ = ["Field", "Frame", "Orphans", "Plan", "by_legacy_name", "check_parsed", "plan", "schema_of"]
