@@ -203,6 +203,10 @@ def style_status(gt: GT, *, column: str = "gate") -> GT:
 
 def examples(result: C.CompareResult, *, per_field: int = 3, mask_pii: bool = True) -> pl.DataFrame:
     """Up to ``per_field`` discrepancies per field, real ones first; personal values masked unless told."""
+    if per_field < 0:  # polars would fail with an unsigned-conversion error that names no parameter
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(f"examples_per_field must be 0 or more; got {per_field}")
     rank = pl.col("kind").cast(pl.String).replace_strict(list(EXAMPLE_ORDER), list(range(len(EXAMPLE_ORDER))), default=len(EXAMPLE_ORDER))
     frame = result.discrepancies
     frame = C.mask_pii(frame, MASKED_FIELDS) if mask_pii else frame
@@ -263,7 +267,17 @@ def ltv_plot(pairs: pl.DataFrame) -> HTML:
     diff = y - x
     hist.hist(diff, bins=40, color="#8250df")
     hist.set(xlabel="Blaze − existing ($)", ylabel="customers", title=f"Drift ({int((abs(diff) > 0.005).sum())} of {both.height} differ)")
+    for axis in (scatter.xaxis, scatter.yaxis, hist.xaxis):
+        _dollars(axis)
     return report_kit.inline_plot(fig, alt="lifetime value drift")
+
+
+def _dollars(axis: Any) -> None:
+    """At most five ticks, with thousands separators: ``12500`` next to ``15000`` ran together."""
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    axis.set_major_locator(MaxNLocator(5))
+    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 
 
 def days_plot(pairs: pl.DataFrame) -> HTML:
@@ -274,7 +288,8 @@ def days_plot(pairs: pl.DataFrame) -> HTML:
     top = max([int(v.max()) for v in (before, after) if len(v)] or [1])
     bins = list(range(0, top + 31, 30)) if top < 3000 else 60
     ax.hist(before, bins=bins, alpha=0.6, label=f"existing ({len(before)})", color="#bf8700")
-    ax.hist(after, bins=bins, alpha=0.6, label=f"Blaze, recomputed ({len(after)})", color="#0969da")
+    # an outline over filled bars: two translucent fills would mix into a third colour
+    ax.hist(after, bins=bins, histtype="step", linewidth=2, label=f"Blaze, recomputed ({len(after)})", color="#0969da")
     ax.set(xlabel="days since last visit (30-day bins)", ylabel="customers", title="Days since the last visit, before and after")
     ax.legend()
     return report_kit.inline_plot(fig, alt="days since last visit")
