@@ -2,8 +2,9 @@
 
 Layout: a ``preamble`` part (session settings, the side tables, the run's row, the item
 pairing and the metrics, each computed once), one ``step`` part per (step, table) — log row
-with the checksum before, any ``_old`` column it adds, its key-ordered batches, log row closed
-with the counts and the checksum after — and a ``finish`` part marking the run applied.
+with the checksum before, any ``_old`` column it adds, its key-ordered batches (an insertion
+first sets its new records apart, once), log row closed with the counts and the checksum
+after — and a ``finish`` part marking the run applied.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def parts(
         sqlgen.register_run(schema, run_id, steps, compare_run, planned_at),
     ]
     if needs_pairs(sections):
-        preamble += sqlgen.item_pairs(schema)
+        types = next((s.match_types for s in sections if s.table is TRANSACTION_ITEMS), ())
+        preamble += sqlgen.item_pairs(schema, types)
     if needs_metrics(sections):
         preamble += sqlgen.metrics(schema)
     out = [Part("preamble", "", tuple(preamble), ("session settings, the cutover's own tables, this run's row, item pairing and metrics",))]
@@ -116,6 +118,8 @@ def parts(
             statements += sqlgen.add_old_column(schema, run_id, section.table, column, type_)
         for ai, action in enumerate(section.actions):
             rngs = batches.get((si, ai), (sqlgen.Range(),))
+            if isinstance(action, Insert):
+                statements += sqlgen.new_rows(schema, action)
             for bi, rng in enumerate(rngs, 1):
                 note = sql.SQL("-- {} {}, batch {} of {}: {}\n").format(
                     sql.SQL(action.kind), sql.SQL(action.table.legacy), sql.SQL(str(bi)), sql.SQL(str(len(rngs))), sql.SQL(comment(rng.describe()))

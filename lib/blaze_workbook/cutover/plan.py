@@ -30,7 +30,7 @@ from ..compare import summary as compare_summary_io
 from ..errors import ConfigurationError
 from ..postgres import translated
 from ..setup_sql import MetricsRules
-from . import cutover_sql, rollback_sql, sqlgen, verify_sql
+from . import cutover_sql, examples, rollback_sql, sqlgen, verify_sql
 from .cutover_sql import Counts
 from .script import digest, parse, render
 from .steps import LEFT_AS_IS, Context, Insert, Section, Update, read_catalog, resolve, select_steps
@@ -97,6 +97,8 @@ class Plan:
     settings: dict[str, Any]
     sha256: dict[str, str]
     left_as_is: dict[str, str] = field(default_factory=dict)
+    #: a few before/after values per column from the dry run (:mod:`.examples`); in memory only
+    examples: pl.DataFrame | None = field(default=None, compare=False, repr=False)
 
     def path(self, kind: str) -> Path:
         return self.run_dir / FILES[kind]
@@ -362,6 +364,7 @@ def plan(
                     (run_id,),
                 ).fetchall()
             }
+            found = examples.read(conn, schema, run_id)
     texts = {
         "cutover": render(conn, _header(run_id, schema, created_at, as_of, ref, settings, counts, sections), cutover_sql.parts(**common, counts=counts)),
         "verify": render(
@@ -404,6 +407,7 @@ def plan(
         settings=settings,
         sha256={kind: digest(text) for kind, text in texts.items()},
         left_as_is=dict(LEFT_AS_IS),
+        examples=found,
     )
     (run_dir / PLAN_FILE).write_text(json.dumps(result.as_dict(), indent=2) + "\n", encoding="utf-8")
     return result

@@ -181,17 +181,23 @@ def finish_run(schema: str, run_id: str) -> sql.Composed:
     )
 
 
-def item_pairs(schema: str) -> list[sql.Composed]:
+def item_pairs(schema: str, types: tuple[tuple[str, str], ...] = ()) -> list[sql.Composed]:
     """Existing items meet Blaze items on (transaction_id, product_id), repeated keys by position.
 
     Existing lines are taken in id order, Blaze lines in item id order; a line with a NULL in
     the key never matches (CONTRACTS.md §4). Computed once, before anything is inserted.
+    ``types`` are the (existing, staging) types of the key's columns: text ones are
+    partitioned in byte order (``COLLATE "C"``), which forms the same groups (equal is equal
+    in any deterministic collation) and sorts several times faster; the position within a
+    group still follows the item id in the database's collation.
     """
     t = TRANSACTION_ITEMS
     keys = match_key(t)
     legacy = [n(t.column(k).legacy or k) for k in keys]
-    part_e = sql.SQL(", ").join(legacy)
-    part_b = sql.SQL(", ").join(n(k) for k in keys)
+    type_e = [e for e, _ in types] if len(types) == len(keys) else [None] * len(keys)
+    type_b = [b for _, b in types] if len(types) == len(keys) else [None] * len(keys)
+    part_e = sql.SQL(", ").join(key_order(c, ty) for c, ty in zip(legacy, type_e))
+    part_b = sql.SQL(", ").join(key_order(n(k), ty) for k, ty in zip(keys, type_b))
     not_null_e = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in legacy)
     not_null_b = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(n(k)) for k in keys)
     on = sql.SQL(" AND ").join(sql.SQL("b.{} = e.{}").format(n(k), lc) for k, lc in zip(keys, legacy))
@@ -232,10 +238,26 @@ def metrics(schema: str) -> list[sql.Composed]:
     ]
 
 
-def checksum(schema: str, t: Table) -> sql.Composed:
-    """md5 over the table's rows (every column, as text) in key order."""
-    return sql.SQL("(SELECT md5(coalesce(string_agg(x::text, chr(10) ORDER BY x.{lk}), '')) FROM {tbl} AS x)").format(
-        lk=n(t.legacy_key), tbl=sql.Identifier(schema, t.legacy)
+#: key types whose order depends on a collation (``character varying(n)`` and the like included)
+_COLLATABLE = ("text", "character", "varchar", "bpchar")
+
+
+def key_order(column: sql.Composable, key_type: str | None) -> sql.Composable:
+    """``column`` as a sort key: text keys in byte order (``COLLATE "C"``).
+
+    The order of a checksum only has to be the same wherever it is taken; byte order is the
+    same on every server and sorts several times faster than a linguistic collation (which
+    compares with ``strcoll`` and without abbreviated keys).
+    """
+    if key_type is not None and short_type(key_type).startswith(_COLLATABLE):
+        return sql.SQL('{} COLLATE "C"').format(column)
+    return column
+
+
+def checksum(schema: str, t: Table, key_type: str | None = None) -> sql.Composed:
+    """md5 over the table's rows (every column, as text) in key order (byte order for a text key)."""
+    return sql.SQL("(SELECT md5(coalesce(string_agg(x::text, chr(10) ORDER BY {order}), '')) FROM {tbl} AS x)").format(
+        order=key_order(sql.SQL("x.{}").format(n(t.legacy_key)), key_type), tbl=sql.Identifier(schema, t.legacy)
     )
 
 
@@ -247,7 +269,7 @@ def log_start(schema: str, run_id: str, section: Section, previous_step: str | N
     """The section's log row with the table's checksum before it (the previous step's "after" if any)."""
     run, step, table = _lit(run_id, section.step.id, section.table.legacy)
     if previous_step is None:
-        before = checksum(schema, section.table)
+        before = checksum(schema, section.table, section.key_type)
     else:
         before = sql.SQL("(SELECT l.checksum_after FROM {} AS l WHERE l.run_id = {} AND l.step = {} AND l.table_name = {})").format(
             sql.Identifier(schema, LOG), run, sql.Literal(previous_step), table
@@ -261,7 +283,7 @@ def log_start(schema: str, run_id: str, section: Section, previous_step: str | N
 def log_finish(schema: str, run_id: str, section: Section) -> sql.Composed:
     """Close the section's log row with the table's checksum after it (the counts were added as it ran)."""
     return sql.SQL("UPDATE {log} SET checksum_after = {after}, finished_at = clock_timestamp()\nWHERE run_id = {run} AND step = {step} AND table_name = {table}").format(
-        log=sql.Identifier(schema, LOG), after=checksum(schema, section.table), run=sql.Literal(run_id),
+        log=sql.Identifier(schema, LOG), after=checksum(schema, section.table, section.key_type), run=sql.Literal(run_id),
         step=sql.Literal(section.step.id), table=sql.Literal(section.table.legacy),
     )
 
@@ -466,24 +488,55 @@ def row_of(columns: list[str], alias: str | None) -> sql.Composed:
     return sql.SQL("md5(ROW({})::text)").format(sql.SQL(", ").join(cols))
 
 
-def insert(schema: str, run_id: str, step_id: str, i: Insert, rng: Range) -> sql.Composed:
-    """One key range of the records only Blaze has, inserted and recorded in one statement."""
+#: the column of a new-records set that holds the staging key (its batches split on it)
+NEW_KEY = "cutover_key"
+
+
+def new_rows_table(t: Table) -> sql.Composed:
+    return sql.SQL("pg_temp.{}").format(n(f"cutover_new_{t.legacy}"))
+
+
+def new_rows(schema: str, i: Insert) -> list[sql.Composed]:
+    """The records only Blaze has, with the values they will get, found ONCE before the batches.
+
+    Filtering per batch would re-run the anti-join (and, for items, re-read every transaction)
+    in each batch; nothing a batch inserts changes which other staging rows are new (staging
+    keys are unique), so the set is the same. Its index on the staging key (the plan's ranges
+    are over that key, in the database's collation) gives each batch its rows in key order
+    without a sort.
+    """
     t = i.table
-    cols = [c for c, _ in i.columns]
     source = sql.SQL("{} AS s").format(sql.Identifier(schema, t.staging))
     if t is CUSTOMERS:
         source = sql.SQL("{}\n    LEFT JOIN pg_temp.{} AS m ON m.{} = s.{}").format(source, n(METRICS), n(t.key), n(t.key))
-    where = insert_filter(schema, i)
-    in_range = rng.condition(sql.SQL("s.{}").format(n(t.key)))
-    if in_range is not None:
-        where.append(in_range)
+    values = [sql.SQL("s.{} AS {}").format(n(t.key), n(NEW_KEY))] + [sql.SQL("{} AS {}").format(v, n(c)) for c, v in i.columns]
+    return [
+        sql.SQL(
+            "CREATE TEMPORARY TABLE {new} ON COMMIT DROP AS\n"
+            "SELECT {values}\n"
+            "FROM {source}\n"
+            "WHERE {where}"
+        ).format(
+            new=n(f"cutover_new_{t.legacy}"),
+            values=sql.SQL(",\n       ").join(values),
+            source=source,
+            where=sql.SQL("\n  AND ").join(insert_filter(schema, i)),
+        ),
+        sql.SQL("CREATE UNIQUE INDEX ON {} ({})").format(new_rows_table(t), n(NEW_KEY)),  # also records the set's size for the planner
+    ]
+
+
+def insert(schema: str, run_id: str, step_id: str, i: Insert, rng: Range) -> sql.Composed:
+    """One key range of the records only Blaze has (:func:`new_rows`), inserted and recorded in one statement."""
+    t = i.table
+    cols = [c for c, _ in i.columns]
+    where = rng.condition(sql.SQL("q.{}").format(n(NEW_KEY)))
     return sql.SQL(
         "WITH inserted AS (\n"
         "    INSERT INTO {target} AS t ({cols})\n"
         "    SELECT {values}\n"
-        "    FROM {source}\n"
-        "    WHERE {where}\n"
-        "    ORDER BY s.{key}\n"
+        "    FROM {new} AS q{where}\n"
+        "    ORDER BY q.{key}\n"
         "    RETURNING t.{lk}::text AS key, {md5} AS row_md5\n"
         "), recorded AS (\n"
         "    INSERT INTO {inserted} (run_id, step, table_name, key, row_md5)\n"
@@ -494,10 +547,10 @@ def insert(schema: str, run_id: str, step_id: str, i: Insert, rng: Range) -> sql
     ).format(
         target=sql.Identifier(schema, t.legacy),
         cols=sql.SQL(", ").join(n(c) for c in cols),
-        values=sql.SQL(",\n           ").join(v for _, v in i.columns),
-        source=source,
-        where=sql.SQL("\n      AND ").join(where),
-        key=n(t.key),
+        values=sql.SQL(", ").join(sql.SQL("q.{}").format(n(c)) for c in cols),
+        new=new_rows_table(t),
+        where=sql.SQL("\n    WHERE {}").format(where) if where is not None else sql.SQL(""),
+        key=n(NEW_KEY),
         lk=n(t.legacy_key),
         md5=row_of(cols, "t"),
         inserted=sql.Identifier(schema, INSERTED),
@@ -541,8 +594,10 @@ __all__ = [
     "finish_run",
     "insert",
     "item_pairs",
+    "key_order",
     "log_finish",
     "log_start",
+    "new_rows",
     "metrics",
     "ranges",
     "register_run",

@@ -20,7 +20,7 @@ plan's option C decisions 1 and 2) are listed by :data:`LEFT_AS_IS`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -220,6 +220,9 @@ class Section:
     actions: tuple[Action, ...]
     add_columns: tuple[tuple[str, str], ...] = ()  # (_old column, type) missing at plan time
     missing: tuple[str, ...] = ()  # mapped columns the table lacks (left out)
+    key_type: str | None = None  # the type of the table's key column (its checksums sort by it)
+    #: (existing, staging) types of the match key's columns, for a table paired by it (items)
+    match_types: tuple[tuple[str, str], ...] = ()
 
     @property
     def written(self) -> tuple[Write, ...]:
@@ -372,7 +375,15 @@ def resolve(ctx: Context, steps: tuple[StepSpec, ...]) -> tuple[Section, ...]:
         earlier |= {(CUSTOMERS.legacy, f) for f in DERIVED_FIELDS}
         for t in (PRODUCTS, CUSTOMERS, TRANSACTIONS, TRANSACTION_ITEMS):  # parents before children
             out.append(_history(ctx, t, earlier))
-    return tuple(s for s in out if s.actions)
+    return tuple(replace(s, key_type=legacy_key_type(ctx, s.table), match_types=match_types(ctx, s.table)) for s in out if s.actions)
+
+
+def match_types(ctx: Context, t: Table) -> tuple[tuple[str, str], ...]:
+    """The types of the columns items are paired on (:func:`sqlgen.item_pairs` sorts text ones in byte order)."""
+    if t is not TRANSACTION_ITEMS:
+        return ()
+    legacy, staging = ctx.catalog[t.legacy], ctx.catalog[t.staging]
+    return tuple((legacy.type_of(t.column(k).legacy or k), staging.type_of(k)) for k in match_key(t))
 
 
 def legacy_key_type(ctx: Context, t: Table) -> str:

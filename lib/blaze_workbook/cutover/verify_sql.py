@@ -30,7 +30,7 @@ from ..mapping import Table
 from . import sqlgen
 from .cutover_sql import Counts
 from .script import Part
-from .steps import Context, Insert, Section, Write
+from .steps import Context, Insert, Section, Write, legacy_key_type
 
 FAILURES = "cutover_verify_failures"
 n = sql.Identifier
@@ -113,11 +113,11 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
       checksum taken before the run touched the table — so every change has its backup.
     """
     index = {w.column: i for i, w in enumerate(writes)}
+    # one run holds at most one backup per (table, key, column) (steps.py): each key's backups
+    # become two objects keyed by column (old and new values; a NULL old value is a JSON null),
+    # two aggregates per key whatever the number of columns, looked up by key below
     pivot = [
-        sql.SQL("bool_or(b.column_name = {c}) AS {h}, max(b.old_value) FILTER (WHERE b.column_name = {c}) AS {o}, "
-                "max(b.new_value) FILTER (WHERE b.column_name = {c}) AS {nw}").format(
-            c=sql.Literal(w.column), h=n(f"h_{i}"), o=n(f"o_{i}"), nw=n(f"n_{i}")
-        )
+        sql.SQL("b.nv ? {c} AS {h}, b.o ->> {c} AS {o}, b.nv ->> {c} AS {nw}").format(c=sql.Literal(w.column), h=n(f"h_{i}"), o=n(f"o_{i}"), nw=n(f"n_{i}"))
         for i, w in enumerate(writes)
     ]
 
@@ -147,14 +147,15 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
         "WITH b AS (\n"
         "    SELECT b.key,\n"
         "        {pivot}\n"
-        "    FROM {backup} AS b WHERE {brun} GROUP BY b.key\n"
+        "    FROM (SELECT b.key COLLATE \"C\" AS key, jsonb_object_agg(b.column_name, b.old_value) AS o, jsonb_object_agg(b.column_name, b.new_value) AS nv\n"
+        "          FROM {backup} AS b WHERE {brun} GROUP BY 1) AS b\n"
         "), r AS MATERIALIZED (\n"
         "    SELECT t.{lk} AS sort_key, coalesce(t.{lk}::text, b.key) AS key, t.{lk} IS NULL AS gone,\n"
         "        ROW({before})::text AS before_row,\n"
         "        array_remove(ARRAY[{unrecorded}], NULL) AS unrecorded,\n"
         "        array_remove(ARRAY[{wrong_old}]::text[], NULL) AS wrong_old\n"
         "    FROM {t} AS t\n"
-        "    FULL JOIN b ON b.key = t.{lk}::text\n"
+        "    FULL JOIN b ON b.key = t.{lk}::text COLLATE \"C\"\n"
         "    WHERE t.{lk} IS NULL OR NOT EXISTS (SELECT 1 FROM {ins} AS i WHERE {irun} AND i.key = t.{lk}::text)\n"
         ")\n"
         "(SELECT 'the table holds what the backups say was written',\n"
@@ -167,12 +168,13 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
         "UNION ALL\n"
         "(SELECT 'every change has its backup',\n"
         "        format('%s: with this run''s backups undone and its insertions left out the table hashes to %s, not to %s as before the run', {table}, x.checksum, l.checksum_before)\n"
-        " FROM (SELECT md5(coalesce(string_agg(r.before_row, chr(10) ORDER BY r.sort_key) FILTER (WHERE NOT r.gone), '')) AS checksum FROM r) AS x\n"
+        " FROM (SELECT md5(coalesce(string_agg(r.before_row, chr(10) ORDER BY {order}) FILTER (WHERE NOT r.gone), '')) AS checksum FROM r) AS x\n"
         " CROSS JOIN (SELECT l.checksum_before FROM {log} AS l WHERE {lrun} AND l.step = {step}) AS l\n"
         " WHERE x.checksum IS DISTINCT FROM l.checksum_before)"
     ).format(
         failures=n(FAILURES),
         pivot=sql.SQL(",\n        ").join(pivot) if pivot else sql.SQL("NULL AS nothing"),
+        order=sqlgen.key_order(sql.SQL("r.sort_key"), legacy_key_type(ctx, t)),
         backup=sql.Identifier(ctx.schema, sqlgen.BACKUP), brun=_where_run(run_id, "b", t),
         lk=n(t.legacy_key),
         before=sql.SQL(", ").join(before(c, ty) for c, ty in columns.items()),
