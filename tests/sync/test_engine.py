@@ -223,7 +223,7 @@ def test_the_summary_as_frames_json_and_key_figures():
     assert summary.tables_frame().row(0) == ("customers_blaze_staging", 20, 5, 5)
     as_json = json.loads(json.dumps(summary.as_dict()))
     assert as_json["api"]["tier"]["dollars_per_month"] == 100 and as_json["push"]["status"] == "failed"
-    assert summary.key_figures() == {"records_synced": 30, "api_calls": 4, "quarantined": 0, "status": "ok", "push": "failed",
+    assert summary.key_figures() == {"records_synced": 30, "api_calls": 4, "quarantined": 0, "status": "partial", "push": "failed",
                                      "projected_month_calls": 120}
     assert summary.api_frame().height == 10 and not summary.ok
     with pytest.raises(InvestigateError, match="push: Postgres down"):
