@@ -84,20 +84,34 @@ def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: Met
     rules = rules or MetricsRules()
     tx = transactions.lazy()
     amount_type = tx.collect_schema()[_AMOUNT]
-    facts = tx.select(
-        pl.col(_CUSTOMER).cast(pl.String).alias(_KEY),
-        is_sale(pl.col(_TYPE), pl.col(_STATUS)).alias("_sale"),
-        is_refund(pl.col(_TYPE), pl.col(_STATUS)).alias("_refund"),
-        as_stored(pl.col(_AMOUNT), amount_type, "decimal").alias("_amount"),
-        _local_day(tx, rules.timezone).alias("_day"),
-    ).filter(pl.col("_sale") | pl.col("_refund"))
+    sale, refund = pl.col("_sale"), pl.col("_refund")
+    # the filtered values as columns (NULL where not counted): the aggregations below are then
+    # plain ones, several times cheaper per group than a filter inside the aggregation
+    facts = (
+        tx.select(
+            pl.col(_CUSTOMER).cast(pl.String).alias(_KEY),
+            is_sale(pl.col(_TYPE), pl.col(_STATUS)).alias("_sale"),
+            is_refund(pl.col(_TYPE), pl.col(_STATUS)).alias("_refund"),
+            as_stored(pl.col(_AMOUNT), amount_type, "decimal").alias("_amount"),
+            _local_day(tx, rules.timezone).alias("_day"),
+        )
+        .filter(sale | refund)
+        .select(
+            _KEY, sale, refund,
+            pl.when(sale).then(pl.col("_amount")).alias("_sale_amount"),
+            pl.when(refund).then(pl.col("_amount").abs()).alias("_refund_amount"),
+            pl.when(sale).then(pl.col("_day")).alias("_sale_day"),
+        )  # fmt: skip
+    )
+    sale_day = pl.col("_sale_day")
     per_member = facts.group_by(_KEY).agg(
-        total_visits=pl.col("_day").filter(pl.col("_sale")).drop_nulls().n_unique().cast(pl.Int64),
-        total_sales=pl.col("_sale").sum().cast(pl.Int64),
-        total_refunds=pl.col("_refund").sum().cast(pl.Int64),
-        gross_sales=pl.col("_amount").filter(pl.col("_sale")).sum().cast(DECIMAL),
-        gross_refunds=pl.col("_amount").filter(pl.col("_refund")).abs().sum().cast(DECIMAL),
-        last_visited=pl.col("_day").filter(pl.col("_sale")).max(),
+        # distinct sale days; n_unique counts NULL as a value of its own
+        total_visits=(sale_day.n_unique() - (sale_day.null_count() > 0).cast(pl.UInt32)).cast(pl.Int64),
+        total_sales=sale.sum().cast(pl.Int64),
+        total_refunds=refund.sum().cast(pl.Int64),
+        gross_sales=pl.col("_sale_amount").sum().cast(DECIMAL),
+        gross_refunds=pl.col("_refund_amount").sum().cast(DECIMAL),
+        last_visited=sale_day.max(),
     )
     keys = members.lazy().select(pl.col(_KEY).cast(pl.String)).unique(maintain_order=True)
     zero = {"total_visits": 0, "total_sales": 0, "total_refunds": 0}
