@@ -208,7 +208,7 @@ def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Se
         for start in range(0, max(pg.matched, 1), chunk_rows):
             part = slice(start, start + chunk_rows)
             matched = (
-                e_vals.gather(pg.existing_rows[part]).hstack(b_vals.gather(pg.blaze_rows[part]).get_columns())
+                P.take(e_vals, pg.existing_rows[part]).hstack(P.take(b_vals, pg.blaze_rows[part]).get_columns())
             ).with_columns(pl.int_range(start, start + len(pg.existing_rows[part]), dtype=pl.Int64).alias(_PAIR))
             for f, frame in zip(group, _classified(group, matched), strict=True):
                 if frame is not None:
@@ -248,7 +248,7 @@ def _listed(p: Plan, e_keys: pl.DataFrame, pg: P.Pairing, per_field: dict[str, l
         return pl.DataFrame(schema=DISCREPANCY_SCHEMA)
     found = pl.concat(parts)
     pairs = found.get_column(_PAIR).to_numpy()
-    keys = e_keys.select(P.key_columns(len(p.keys))).gather(pg.existing_rows[pairs]).with_columns(pl.Series(P.POS, pg.positions[pairs]))
+    keys = P.take(e_keys.select(P.key_columns(len(p.keys))), pg.existing_rows[pairs]).with_columns(pl.Series(P.POS, pg.positions[pairs]))
     return (
         found.with_columns(keys.select(P.key_text(len(p.keys)).alias("key")).to_series(), pl.lit(p.table.legacy).alias("table"))
         .select(list(DISCREPANCY_SCHEMA))

@@ -242,9 +242,15 @@ def assemble(existing: pl.DataFrame, blaze: pl.DataFrame, pairing: Pairing, star
     chunk is several times faster.
     """
     part = slice(start, stop)
-    left = existing.gather(pairing.existing_rows[part]).drop(HASH, CHECK)
-    right = blaze.gather(pairing.blaze_rows[part]).drop(*_keys_of(blaze), HASH, CHECK)
+    left = take(existing, pairing.existing_rows[part]).drop(HASH, CHECK)
+    right = take(blaze, pairing.blaze_rows[part]).drop(*_keys_of(blaze), HASH, CHECK)
     return left.with_columns(pl.Series(POS, pairing.positions[part])).hstack(right.get_columns())
+
+
+def take(frame: pl.DataFrame, rows: Any) -> pl.DataFrame:
+    """The rows of ``frame`` at positions ``rows`` (an integer array), in that order: an
+    expression, since ``DataFrame.gather`` only exists in recent polars."""
+    return frame.select(pl.all().gather(rows))
 
 
 def key_text(n_keys: int) -> pl.Expr:

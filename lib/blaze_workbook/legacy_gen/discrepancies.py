@@ -123,7 +123,7 @@ def fabricated(plan: CustomerPlan, sel: Selection, tz: str, seed: int) -> pl.Dat
     dups = pl.DataFrame({"id": plan.survivors, "member_id": plan.merged_ids}).join(m, on="id", how="left", maintain_order="left").select(pl.col("member_id"), *cols)
     rng = rng_for(seed, "deleted")
     k = len(plan.deleted_ids)
-    donors = m.sort("id").gather(rng.choice(m.height, k, replace=True)) if k else m.head(0)
+    donors = m.sort("id").select(pl.all().gather(rng.choice(m.height, k, replace=True))) if k else m.head(0)
     digits = pl.Series((rng.choice([213, 310, 323, 424, 562, 626, 714, 818], k) * 10_000_000 + rng.integers(2_000_000, 9_999_999, k)).astype(str))
     deleted = donors.with_columns(pl.Series("member_id", plan.deleted_ids), pl.Series("_digits", digits)).select(
         pl.col("member_id"), *cols[:1], ("+1" + pl.col("_digits")).alias("phone"),
