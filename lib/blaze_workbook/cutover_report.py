@@ -208,7 +208,7 @@ def log_table(result: ActionResult) -> Any:
     if result.applied is None:
         return _note(f"{result.action}: nothing was applied by this run, so it wrote no cutover_log rows")
     frame = result.applied.frame()
-    return (GT(frame).tab_header(title="cutover_log", subtitle="rows changed and md5 checksums per step and table")
+    return (GT(frame).tab_header(title="cutover_log", subtitle="rows changed per step and table; checksums are row count : sum of 64-bit row hashes")
             .fmt_number(columns="seconds", decimals=3))
 
 

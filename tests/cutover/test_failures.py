@@ -98,3 +98,16 @@ def test_verify_catches_a_value_changed_again_after_the_cutover_wrote_it(world):
     with pytest.raises(InvestigateError, match="the table holds what the backups say was written"):
         world.apply()
     _untouched(world)
+
+
+def test_verify_catches_a_value_replaced_by_null(world):
+    world.plan()
+    with world.conn.transaction():  # a trigger blanks the e-mail of every row whose name the cutover corrects
+        world.conn.execute(
+            "CREATE FUNCTION blank() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.name IS DISTINCT FROM OLD.name THEN NEW.email := NULL; END IF; RETURN NEW; END $$;"
+            "CREATE TRIGGER blank BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION blank()"
+        )
+    with pytest.raises(InvestigateError, match=r"no NULL written over a value: customers of \S+: email: '[^']+' replaced by NULL"):
+        world.apply()
+    _untouched(world)

@@ -14,8 +14,9 @@ catalog), :mod:`.sqlgen` (set-based statements), :mod:`.cutover_sql`, :mod:`.ver
 :mod:`.plan`, :mod:`.apply`, :mod:`.rollback`.
 
 Side tables (created by the first apply, kept as the audit trail): ``cutover_runs``,
-``cutover_log`` (rows changed and md5 checksums before and after, per step and table),
-``cutover_backup`` (every replaced value, old and new, as text with its type),
+``cutover_log`` (rows changed and checksums before and after, per step and table),
+``cutover_backup_rows`` and ``cutover_backup_columns`` (each changed row's values before and
+after, as text) with the view ``cutover_backup`` (one replaced value per row, with its type),
 ``cutover_inserted`` (every inserted row's key and md5), ``cutover_added_columns`` (the
 ``_old`` columns a run created) and ``cutover_conflicts``. No column is added to the existing
 tables besides the plan's ``_old`` backups.

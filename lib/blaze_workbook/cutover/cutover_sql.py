@@ -120,6 +120,8 @@ def parts(
             rngs = batches.get((si, ai), (sqlgen.Range(),))
             if isinstance(action, Insert):
                 statements += sqlgen.new_rows(schema, action)
+            else:
+                statements.append(sqlgen.backup_columns(schema, run_id, section.step.id, action))
             for bi, rng in enumerate(rngs, 1):
                 note = sql.SQL("-- {} {}, batch {} of {}: {}\n").format(
                     sql.SQL(action.kind), sql.SQL(action.table.legacy), sql.SQL(str(bi)), sql.SQL(str(len(rngs))), sql.SQL(comment(rng.describe()))

@@ -220,7 +220,6 @@ class Section:
     actions: tuple[Action, ...]
     add_columns: tuple[tuple[str, str], ...] = ()  # (_old column, type) missing at plan time
     missing: tuple[str, ...] = ()  # mapped columns the table lacks (left out)
-    key_type: str | None = None  # the type of the table's key column (its checksums sort by it)
     #: (existing, staging) types of the match key's columns, for a table paired by it (items)
     match_types: tuple[tuple[str, str], ...] = ()
 
@@ -375,7 +374,7 @@ def resolve(ctx: Context, steps: tuple[StepSpec, ...]) -> tuple[Section, ...]:
         earlier |= {(CUSTOMERS.legacy, f) for f in DERIVED_FIELDS}
         for t in (PRODUCTS, CUSTOMERS, TRANSACTIONS, TRANSACTION_ITEMS):  # parents before children
             out.append(_history(ctx, t, earlier))
-    return tuple(replace(s, key_type=legacy_key_type(ctx, s.table), match_types=match_types(ctx, s.table)) for s in out if s.actions)
+    return tuple(replace(s, match_types=match_types(ctx, s.table)) for s in out if s.actions)
 
 
 def match_types(ctx: Context, t: Table) -> tuple[tuple[str, str], ...]:
@@ -384,10 +383,6 @@ def match_types(ctx: Context, t: Table) -> tuple[tuple[str, str], ...]:
         return ()
     legacy, staging = ctx.catalog[t.legacy], ctx.catalog[t.staging]
     return tuple((legacy.type_of(t.column(k).legacy or k), staging.type_of(k)) for k in match_key(t))
-
-
-def legacy_key_type(ctx: Context, t: Table) -> str:
-    return ctx.catalog[t.legacy].type_of(t.legacy_key)
 
 
 __all__ = [

@@ -22,7 +22,7 @@ quadratic plans) and gives them a larger ``work_mem``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from psycopg import sql
 
@@ -30,7 +30,7 @@ from ..mapping import Table
 from . import sqlgen
 from .cutover_sql import Counts
 from .script import Part
-from .steps import Context, Insert, Section, Write, legacy_key_type
+from .steps import Context, Insert, Section, Write
 
 FAILURES = "cutover_verify_failures"
 n = sql.Identifier
@@ -68,27 +68,65 @@ def counts_check(schema: str, run_id: str, expected: Mapping[tuple[str, str], Co
     return _fail("rows changed per step equal the plan", detail, rest)
 
 
-def tally_check(schema: str, run_id: str) -> sql.Composed:
+def _by_section(sections: tuple[Section, ...], value: Callable[[tuple[Write, ...]], sql.Composable], default: sql.Composable) -> sql.Composed:
+    """``CASE`` over a backup row's (step, table): ``value`` of that section's written columns.
+
+    A backup row's values are arrays in the order of its section's columns, known here: the
+    checks index them directly rather than unnesting every row (the ``cutover_backup`` view
+    does that, several times slower)."""
+    whens = [
+        sql.SQL("WHEN b.step = {} AND b.table_name = {} THEN {}").format(sql.Literal(s.step.id), sql.Literal(s.table.legacy), value(s.written))
+        for s in sections if s.written
+    ]
+    return sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(whens), default) if whens else default
+
+
+def _old(k: int) -> sql.Composed:
+    return sql.SQL("b.old_values[{}]").format(sql.Literal(k))
+
+
+def _new(k: int) -> sql.Composed:
+    return sql.SQL("b.new_values[{}]").format(sql.Literal(k))
+
+
+def tally_check(schema: str, run_id: str, sections: tuple[Section, ...]) -> sql.Composed:
     """The log's counts against the backups and insertions themselves."""
+    replaced = _by_section(
+        sections,
+        lambda ws: sql.SQL(" + ").join(sql.SQL("({} IS DISTINCT FROM {})::int").format(_old(k), _new(k)) for k in range(1, len(ws) + 1)),
+        sql.SQL("0"),
+    )
     detail = sql.SQL("format('step %s, %s: the log says %s values and %s insertions, the records hold %s and %s', "
                      "l.step, l.table_name, l.cells_changed, l.rows_inserted, coalesce(b.n, 0), coalesce(i.n, 0))")
     rest = sql.SQL(
         "FROM {log} AS l\n"
-        "LEFT JOIN (SELECT step, table_name, count(*) AS n FROM {backup} AS b WHERE {brun} GROUP BY 1, 2) AS b USING (step, table_name)\n"
+        "LEFT JOIN (SELECT step, table_name, sum({replaced}) AS n FROM {backup} AS b WHERE {brun} GROUP BY 1, 2) AS b USING (step, table_name)\n"
         "LEFT JOIN (SELECT step, table_name, count(*) AS n FROM {ins} AS i WHERE {irun} GROUP BY 1, 2) AS i USING (step, table_name)\n"
         "WHERE {lrun} AND (l.cells_changed, l.rows_inserted) IS DISTINCT FROM (coalesce(b.n, 0), coalesce(i.n, 0))"
     ).format(
-        log=sql.Identifier(schema, sqlgen.LOG), backup=sql.Identifier(schema, sqlgen.BACKUP), ins=sql.Identifier(schema, sqlgen.INSERTED),
-        brun=_where_run(run_id, "b"), irun=_where_run(run_id, "i"), lrun=_where_run(run_id, "l"),
+        log=sql.Identifier(schema, sqlgen.LOG), backup=sql.Identifier(schema, sqlgen.BACKUP_ROWS), ins=sql.Identifier(schema, sqlgen.INSERTED),
+        replaced=replaced, brun=_where_run(run_id, "b"), irun=_where_run(run_id, "i"), lrun=_where_run(run_id, "l"),
     )
     return _fail("the log's counts are the backups' and insertions'", detail, rest)
 
 
-def null_check(schema: str, run_id: str) -> sql.Composed:
-    detail = sql.SQL("format('%s.%s of %s: %s replaced by %s', b.table_name, b.column_name, b.key, quote_nullable(b.old_value), quote_nullable(b.new_value))")
+def null_check(schema: str, run_id: str, sections: tuple[Section, ...]) -> sql.Composed:
+    """No backed-up value was replaced by NULL or ``''``: the first such column of each row is named."""
+
+    def emptied(k: int) -> sql.Composed:
+        return sql.SQL("{o} IS NOT NULL AND {o} <> '' AND ({nw} IS NULL OR {nw} = '')").format(o=_old(k), nw=_new(k))
+
+    def first(ws: tuple[Write, ...]) -> sql.Composable:
+        return sql.SQL("CASE {} END").format(sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN format('%s: %s replaced by %s', {}, quote_nullable({}), quote_nullable({}))").format(
+                emptied(k), sql.Literal(w.column), _old(k), _new(k)) for k, w in enumerate(ws, 1)
+        ))
+
+    finding = _by_section(sections, first, sql.SQL("NULL"))
+    detail = sql.SQL("format('%s of %s: %s', b.table_name, b.key, f.finding)")
     rest = sql.SQL(
-        "FROM {backup} AS b\nWHERE {run} AND b.old_value IS NOT NULL AND b.old_value <> '' AND (b.new_value IS NULL OR b.new_value = '')\nLIMIT {limit}"
-    ).format(backup=sql.Identifier(schema, sqlgen.BACKUP), run=_where_run(run_id, "b"), limit=sql.Literal(LIMIT))
+        "FROM {backup} AS b\nCROSS JOIN LATERAL (SELECT {finding} AS finding) AS f\nWHERE {run} AND f.finding IS NOT NULL\nLIMIT {limit}"
+    ).format(backup=sql.Identifier(schema, sqlgen.BACKUP_ROWS), finding=finding, run=_where_run(run_id, "b"), limit=sql.Literal(LIMIT))
     return _fail("no NULL written over a value", detail, rest)
 
 
@@ -104,7 +142,8 @@ def inserted_check(ctx: Context, run_id: str, t: Table) -> sql.Composed:
     )
 
 
-def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: list[tuple[str, str, str]], first_step: str) -> sql.Composed:
+def table_check(ctx: Context, run_id: str, t: Table, writes: list[tuple[str, int, Write]], olds: list[tuple[str, str, str]],
+                first_step: str) -> sql.Composed:
     """Three checks of one table in one pass over its backups and its rows.
 
     - ``recorded``: every backed-up value is what the table holds (or the row is gone);
@@ -112,14 +151,19 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
     - ``reconstruct``: the rows as they were (backups undone, insertions left out) hash to the
       checksum taken before the run touched the table — so every change has its backup.
     """
-    index = {w.column: i for i, w in enumerate(writes)}
-    # one run holds at most one backup per (table, key, column) (steps.py): each key's backups
-    # become two objects keyed by column (old and new values; a NULL old value is a JSON null),
-    # two aggregates per key whatever the number of columns, looked up by key below
-    pivot = [
-        sql.SQL("b.nv ? {c} AS {h}, b.o ->> {c} AS {o}, b.nv ->> {c} AS {nw}").format(c=sql.Literal(w.column), h=n(f"h_{i}"), o=n(f"o_{i}"), nw=n(f"n_{i}"))
-        for i, w in enumerate(writes)
-    ]
+    index = {w.column: i for i, (_, _, w) in enumerate(writes)}
+    # one run holds at most one backup row per (step, table, key) and a column belongs to one
+    # step (steps.py): each key's backup rows become one row with, per written column, whether
+    # it was replaced and its values before and after (``writes`` holds each column's step and
+    # position in that step's value arrays)
+    pivot = []
+    for i, (step, k, _) in enumerate(writes):
+        replaced = sql.SQL("b.step = {s} AND b.old_values[{k}] IS DISTINCT FROM b.new_values[{k}]").format(s=sql.Literal(step), k=sql.Literal(k))
+        pivot.append(
+            sql.SQL("bool_or({r}) AS {h}, min(b.old_values[{k}]) FILTER (WHERE {r}) AS {o}, min(b.new_values[{k}]) FILTER (WHERE {r}) AS {nw}").format(
+                r=replaced, k=sql.Literal(k), h=n(f"h_{i}"), o=n(f"o_{i}"), nw=n(f"n_{i}")
+            )
+        )
 
     def before(column: str, type_: str) -> sql.Composable:
         if column not in index:
@@ -131,7 +175,7 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
         sql.SQL("CASE WHEN b.{h} AND t.{c}::text IS DISTINCT FROM b.{nw} THEN {name} END").format(
             h=n(f"h_{i}"), c=n(w.column), nw=n(f"n_{i}"), name=sql.Literal(w.column)
         )
-        for i, w in enumerate(writes)
+        for i, (_, _, w) in enumerate(writes)
     ]
     added = sql.Identifier(ctx.schema, sqlgen.ADDED)
     wrong_old = [
@@ -145,12 +189,11 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
     return sql.SQL(
         "INSERT INTO pg_temp.{failures} (check_name, detail)\n"
         "WITH b AS (\n"
-        "    SELECT b.key,\n"
+        "    SELECT b.key COLLATE \"C\" AS key,\n"
         "        {pivot}\n"
-        "    FROM (SELECT b.key COLLATE \"C\" AS key, jsonb_object_agg(b.column_name, b.old_value) AS o, jsonb_object_agg(b.column_name, b.new_value) AS nv\n"
-        "          FROM {backup} AS b WHERE {brun} GROUP BY 1) AS b\n"
+        "    FROM {backup} AS b WHERE {brun} GROUP BY 1\n"
         "), r AS MATERIALIZED (\n"
-        "    SELECT t.{lk} AS sort_key, coalesce(t.{lk}::text, b.key) AS key, t.{lk} IS NULL AS gone,\n"
+        "    SELECT coalesce(t.{lk}::text, b.key) AS key, t.{lk} IS NULL AS gone,\n"
         "        ROW({before})::text AS before_row,\n"
         "        array_remove(ARRAY[{unrecorded}], NULL) AS unrecorded,\n"
         "        array_remove(ARRAY[{wrong_old}]::text[], NULL) AS wrong_old\n"
@@ -168,14 +211,14 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[Write], olds: 
         "UNION ALL\n"
         "(SELECT 'every change has its backup',\n"
         "        format('%s: with this run''s backups undone and its insertions left out the table hashes to %s, not to %s as before the run', {table}, x.checksum, l.checksum_before)\n"
-        " FROM (SELECT md5(coalesce(string_agg(r.before_row, chr(10) ORDER BY {order}) FILTER (WHERE NOT r.gone), '')) AS checksum FROM r) AS x\n"
+        " FROM (SELECT {digest} AS checksum FROM r) AS x\n"
         " CROSS JOIN (SELECT l.checksum_before FROM {log} AS l WHERE {lrun} AND l.step = {step}) AS l\n"
         " WHERE x.checksum IS DISTINCT FROM l.checksum_before)"
     ).format(
         failures=n(FAILURES),
         pivot=sql.SQL(",\n        ").join(pivot) if pivot else sql.SQL("NULL AS nothing"),
-        order=sqlgen.key_order(sql.SQL("r.sort_key"), legacy_key_type(ctx, t)),
-        backup=sql.Identifier(ctx.schema, sqlgen.BACKUP), brun=_where_run(run_id, "b", t),
+        digest=sqlgen.digest(sql.SQL("r.before_row"), sql.SQL("NOT r.gone")),
+        backup=sql.Identifier(ctx.schema, sqlgen.BACKUP_ROWS), brun=_where_run(run_id, "b", t),
         lk=n(t.legacy_key),
         before=sql.SQL(", ").join(before(c, ty) for c, ty in columns.items()),
         unrecorded=sql.SQL(", ").join(unrecorded) if unrecorded else sql.SQL("NULL::text"),
@@ -201,22 +244,22 @@ def parts(ctx: Context, run_id: str, sections: tuple[Section, ...], expected: Ma
                 sql.SQL("SET LOCAL enable_nestloop = off"),
                 sql.SQL("SET LOCAL work_mem = '256MB'"),  # one run's backups pivoted by key stay in memory
                 # statistics that include this transaction's rows
-                sql.SQL("ANALYZE {}").format(sql.Identifier(ctx.schema, sqlgen.BACKUP)),
+                sql.SQL("ANALYZE {}").format(sql.Identifier(ctx.schema, sqlgen.BACKUP_ROWS)),
                 sql.SQL("ANALYZE {}").format(sql.Identifier(ctx.schema, sqlgen.INSERTED)),
             ),
             ("run in the cutover's transaction, after cutover.sql",),
         )
     ]
     if expected:
-        out.append(Part("check", "counts", (counts_check(ctx.schema, run_id, expected), tally_check(ctx.schema, run_id))))
-    out.append(Part("check", "null_over_value", (null_check(ctx.schema, run_id),)))
+        out.append(Part("check", "counts", (counts_check(ctx.schema, run_id, expected), tally_check(ctx.schema, run_id, sections))))
+    out.append(Part("check", "null_over_value", (null_check(ctx.schema, run_id, sections),)))
     tables = []
     for s in sections:
         if s.table not in tables:
             tables.append(s.table)
     for t in tables:
         mine = [s for s in sections if s.table is t]
-        writes = [w for s in mine for w in s.written]
+        writes = [(s.step.id, k, w) for s in mine for k, w in enumerate(s.written, 1)]
         olds = [(old, next(w.backs_up for w in s.written if w.column == old) or "", type_) for s in mine for old, type_ in s.add_columns]
         statements = [table_check(ctx, run_id, t, writes, olds, mine[0].step.id)]
         if any(s.inserts for s in mine):
