@@ -18,3 +18,27 @@ def test_demo_runs_every_notebook_and_prints_the_index_last(demo_run):
     assert list(demo_run.reports()) == ["setup", "sync", "compare", "cutover-plan", "cutover-apply", "cutover-rollback"]
     page = demo_run.index.read_text()
     assert "compare" in page and "cutover" in page
+
+
+def test_the_demo_stops_the_embedded_postgres_it_started_and_only_that(monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    from blaze_workbook import pg_embedded, postgres
+    from blaze_workbook.demo import _stopping_what_it_starts
+
+    monkeypatch.setenv("BLAZE_WORKBOOK_HOME", tempfile.mkdtemp(prefix="bw-home-"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    said: list[str] = []
+    try:
+        with _stopping_what_it_starts(said.append):
+            postgres.url()  # what the demo's first database step does: starts the embedded server
+            assert pg_embedded.running() is not None
+        assert pg_embedded.running() is None and said and "stopped the embedded Postgres" in said[0]
+        server = pg_embedded.start()  # one running before the demo is left running
+        with _stopping_what_it_starts(said.append):
+            postgres.url()
+        assert pg_embedded.running() == server and len(said) == 1
+        assert Path(server.pgdata).is_dir()
+    finally:
+        pg_embedded.stop()

@@ -21,7 +21,7 @@ from typing import Any
 from psycopg import sql
 
 from . import postgres
-from .config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, workbook_home
+from .config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, database_url, workbook_home
 from .errors import ConfigurationError, WorkbookError
 
 #: the notebooks in the order the demo runs them, with their parameters
@@ -64,6 +64,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+@contextmanager
+def _stopping_what_it_starts(echo: Callable[[str], None]) -> Iterator[None]:
+    """Stop the embedded Postgres afterwards when it was not running before (and no
+    ``DATABASE_URL`` is set): the demo leaves the machine as it found it. Its data stays in the
+    workbook home; the next command that needs it starts it again."""
+    from . import pg_embedded
+
+    ours = not database_url() and pg_embedded.running() is None
+    try:
+        yield
+    finally:
+        if ours and pg_embedded.stop():
+            echo("stopped the embedded Postgres the demo started (its data stays; the next run starts it again)")
+
+
 def fresh_database(name: str = DEMO_DATABASE) -> str:
     """Drop and re-create database ``name`` on the configured server; return its URL."""
     base = postgres.url()
@@ -98,7 +113,7 @@ def run_demo(*, scale: str = "demo", seed: int = 0, echo: Callable[[str], None] 
         "BLAZE_DEVELOPER_KEY": os.environ.get("BLAZE_DEVELOPER_KEY") or DEMO_DEVELOPER_KEY,
     }
     echo(f"starting the Blaze simulator ({scale} preset) …")
-    with _environment(keys), start_background(SimulatorConfig(scale=scale, seed=seed, port=0)) as sim:
+    with _stopping_what_it_starts(echo), _environment(keys), start_background(SimulatorConfig(scale=scale, seed=seed, port=0)) as sim:
         echo(f"simulator at {sim.url}; preparing the legacy database …")
         database_url = fresh_database()
         manifest = generate_legacy(database_url, scale=scale, seed=seed, out_dir=home / "legacy", replace=True)
