@@ -36,9 +36,9 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from typer.testing import CliRunner
 
 from _fixtures_pg import SEED_ROWS, PgServer, TestDatabase
+from _invocation import Invocation, invoke
 from _fixtures_sim import tiny_config
 from blaze_workbook import compare as C
 from blaze_workbook import cutover, legacy, mapping, phase1, postgres
@@ -87,28 +87,6 @@ FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "jitter": 0.01, "max_attem
 
 
 @dataclass
-class Invocation:
-    args: list[str]
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.stdout.strip().splitlines()[-1])
-
-    @property
-    def record(self) -> dict:
-        return json.loads((self.run_dir / "run.json").read_text())
-
-    def report(self) -> str:
-        return (self.run_dir / "report.html").read_text(encoding="utf-8")
-
-    def notebook(self) -> str:
-        return next(self.run_dir.glob("*.ipynb")).read_text(encoding="utf-8")
-
-
-@dataclass
 class Session:
     home: Path
     db: TestDatabase
@@ -125,8 +103,7 @@ class Session:
 
 
 def _cli(args: list[str]) -> Invocation:
-    result = CliRunner().invoke(app, args, catch_exceptions=False)
-    return Invocation(args, result.exit_code, result.stdout, result.stderr)
+    return invoke(app, args)
 
 
 def _url_for(conninfo: str, user: str, password: str) -> str:

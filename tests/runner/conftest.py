@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
+
+from _invocation import Invocation, invoke  # noqa: F401 - the runner's tests import invoke from here
 
 from blaze_workbook.runner import register
 
@@ -23,23 +24,6 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 #: distinctive values no file may keep (the failing run prints them)
 LEAK_KEY = "pk-LEAKPROBE-7f3a9c1e5b2d4068"
 LEAK_PASSWORD = "pw-LEAKPROBE-91c2e7d4"
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One ``blaze-workbook run`` as the test saw it."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.stdout.strip().splitlines()[-1])
-
-    @property
-    def record(self) -> dict:
-        return json.loads((self.run_dir / "run.json").read_text())
 
 
 @dataclass(frozen=True)
@@ -61,11 +45,6 @@ def make_app(defaults_file: Path | None = None) -> typer.Typer:
     app = typer.Typer(add_completion=False)
     register(app, notebooks_dir=NOTEBOOKS, defaults_file=defaults_file)
     return app
-
-
-def invoke(app: typer.Typer, args: list[str], env: dict[str, str]) -> Invocation:
-    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
-    return Invocation(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture(scope="session")
