@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blaze_workbook.compare import pairing as P
 
@@ -74,3 +76,15 @@ def test_when_every_hash_collides_the_key_columns_still_pair_by_position():
     pg = P.pair(e, b)
     assert matched(e, b) == [("t1|p1", 1, 10), ("t2|p1", 2, 20), ("t1|p1#2", 3, 30)]
     assert pg.existing == P.KeyStats(keys=1, rows=2, null_keys=1)
+
+
+@given(
+    refs=st.lists(st.one_of(st.none(), st.integers(0, 40)), max_size=60),
+    parents=st.lists(st.one_of(st.none(), st.integers(0, 40)), max_size=30),
+)
+@settings(max_examples=200, deadline=None)
+def test_count_orphans_counts_every_reference_no_parent_holds(refs, parents):
+    """Repeated references and parents, NULLs, references below and above every parent."""
+    want = sum(1 for r in refs if r is not None and r not in set(parents))
+    got = P.count_orphans(pl.Series(refs, dtype=pl.UInt64), pl.Series(parents, dtype=pl.UInt64))
+    assert got == want

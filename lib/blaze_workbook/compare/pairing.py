@@ -263,14 +263,16 @@ def count_orphans(refs: pl.Series, parent_hashes: pl.Series) -> int:
     """How many non-NULL reference hashes (``_ref`` of :func:`keyed`) are no parent's key hash
     (``_hash`` of the parent's :func:`keyed`): :func:`orphans` on hashes already computed.
 
-    Both sorted, then each reference looked up by binary search: on tens of millions of rows
-    several times faster than a hash anti-join, whose every probe misses the cache.
+    Both sorted, then merged (an as-of join: each reference meets the greatest parent hash not
+    above it, a match when equal): on tens of millions of rows several times faster than a hash
+    anti-join, whose every probe misses the cache, and three times faster than a binary search
+    per reference (57 M item references at 100x: 1.2 s against 4 s, the sorts aside).
     """
     child, parents = refs.drop_nulls().sort(), parent_hashes.drop_nulls().sort()
     if parents.len() == 0 or child.len() == 0:
         return child.len()
-    at = parents.search_sorted(child).clip(upper_bound=parents.len() - 1)
-    return child.len() - int((parents.gather(at) == child).sum())
+    met = pl.DataFrame({"_c": child}).join_asof(pl.DataFrame({"_c": parents, "_p": parents}), on="_c", strategy="backward")
+    return child.len() - int((met.get_column("_p") == met.get_column("_c")).sum())
 
 
 def orphans(child: pl.LazyFrame, parent: pl.LazyFrame, *, child_ref: str, parent_key: str) -> pl.LazyFrame:
