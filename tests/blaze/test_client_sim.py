@@ -7,14 +7,17 @@ call counts and for the rate limit.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import polars as pl
 import pytest
 
 from blaze_workbook.blaze.client import BlazeClient, RawPage
+from blaze_workbook.blaze.endpoints import endpoint
 from blaze_workbook.blaze.limiter import CallBudget
 from blaze_workbook.blaze.metrics import CallMetrics
 from blaze_workbook.blaze.paging import DEFAULT_SHOP_TZ, DayWindow, WindowStepper, local_day
@@ -184,6 +187,35 @@ def test_faults_end_with_the_complete_result(retry_after):
     assert faults_seen.get("burst_429", 0) and 0 < summary["rate_limited"] <= stats["sent_429"]
     assert summary["retries"] > 0 and summary["invalid_bodies"] > 0 and summary["transport_errors"] > 0
     assert calls == stats["calls"]
+
+
+def test_pages_after_a_full_first_page_are_fetched_ahead_with_no_extra_call(sim, caplog):
+    """300 members in pages of 20: 15 calls, as one page at a time; pages 2..15 fetched ahead."""
+    spec = replace(endpoint("members"), page_limit=20)
+    before = calls_seen_by(sim)
+    with caplog.at_level(logging.DEBUG, logger="blaze_workbook.blaze"), client_for(sim) as client:
+        pages = list(client.iter_pages(spec))
+    truth_ids = sim.truth()["members"]["id"].to_list()
+    assert sorted(ids_of(pages)) == sorted(truth_ids) and len(truth_ids) == 300
+    assert calls_seen_by(sim) - before == len(pages) == 15
+    assert [p.skip for p in pages] == list(range(0, 300, 20)) and [p.last for p in pages] == [False] * 14 + [True]
+    fetched_by = [r.threadName for r in caplog.records if " -> 200" in r.getMessage()]
+    assert len(fetched_by) == 15 and sum(name.startswith("blaze-ahead") for name in fetched_by) == 14
+
+
+def test_windows_fetched_at_once_are_handed_out_in_turn(sim):
+    """A window's pages come only after every page of the windows before it (so a refund is
+    stored after the sale it changed), with each window's last page marked, and no extra call."""
+    truth = sim.truth()
+    windows = transaction_windows(truth)
+    before = calls_seen_by(sim)
+    with client_for(sim) as client:
+        pages = list(client.fetch_windows("transactions", windows, concurrency=4))
+    order = [windows.index(p.window) for p in pages]
+    assert order == sorted(order) and sorted(set(order)) == list(range(len(windows)))
+    assert [p.last for p in pages] == [k != nxt for k, nxt in zip(order, [*order[1:], None], strict=True)]
+    assert sorted(ids_of(pages)) == sorted(listed_transactions(truth))
+    assert calls_seen_by(sim) - before == len(pages)
 
 
 def test_moving_records_do_not_break_paging():

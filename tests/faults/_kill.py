@@ -90,27 +90,31 @@ NEVER = KillPoint("never")
 class Tripwire:
     """Counts a sync's events and kills the process at its point (``never``: only counts).
 
-    DuckDB commits are attributed to the entity whose ``start`` came last; the plans stored
-    before any entity starts count under ``""``.
+    DuckDB commits are attributed to the entity whose ``start`` came last in the committing
+    thread (entities sync side by side, each in its own thread, and commit there); the plans
+    stored before any entity starts count under ``""``.
     """
 
     def __init__(self, point: KillPoint = NEVER) -> None:
         self.point = point
-        self.entity = ""
+        self._entity: dict[int, str] = {}
+        self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
 
     def progress(self, event: Any) -> None:
         if event.kind == "start":
-            self.entity = event.entity
+            self._entity[threading.get_ident()] = event.entity
         elif event.kind in ("page", "done"):
             self._count(event.kind, event.entity)
 
     def before_commit(self) -> None:
-        self._count("commit", self.entity)
+        self._count("commit", self._entity.get(threading.get_ident(), ""))
 
     def _count(self, kind: str, entity: str) -> None:
-        self.counts[(kind, entity)] += 1
-        if self.point.kind == kind and self.point.target == entity and self.counts[(kind, entity)] == self.point.n:
+        with self._lock:
+            self.counts[(kind, entity)] += 1
+            reached = self.counts[(kind, entity)]
+        if self.point.kind == kind and self.point.target == entity and reached == self.point.n:
             die()
 
 

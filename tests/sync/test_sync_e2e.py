@@ -95,6 +95,8 @@ def test_backfill_then_live_incremental_then_replay_equal_the_truth(staging_db, 
         assert first.ok, str(first)
         served = sim.stats()
         assert first.api.calls == served["calls"] and first.api.rate_limited == served["sent_429"] == 0
+        # the entities sync side by side: each counts its own calls, and together they are all of them
+        assert sum(e.calls for e in first.entities) == first.api.calls
         assert served["max_calls_in_window"] <= 9_000
         # Postgres staging holds exactly the simulator's records of the range, every column
         assert compare_all(in_range(sim.truth(), since), lambda t: pg_rows(staging_db.conninfo, t)) == {}

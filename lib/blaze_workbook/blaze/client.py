@@ -28,6 +28,7 @@ from .. import __version__
 from ..config import BlazeSettings
 from ..errors import ConfigurationError, ServerError
 from ..redact import redact, register_secret
+from .ahead import Ahead
 from .endpoints import API_PREFIX, DateFormat, EndpointSpec, endpoint
 from .limiter import CallBudget
 from .metrics import HTTP_ERROR, INVALID_BODY, OK, TRANSPORT_ERROR, CallMetrics
@@ -181,29 +182,43 @@ class BlazeClient:
         params: Mapping[str, Any] | None = None,
         path_params: Mapping[str, str] | None = None,
     ) -> Iterator[RawPage]:
-        """Every page of one listing, in order; pages are sequential because the offset moves by
-        the number of records received."""
+        """Every page of one listing, in order.
+
+        The offset moves by the number of records received, so paging is sequential; once a
+        full page reported ``total``, the pages after it are fetched ahead (:mod:`.ahead`), up to
+        the client's ``concurrency``, and still handed out in order."""
         spec = endpoint(spec)
         base = dict(_params(params))
         spec.check_params(base)
         base.update(_window_params(spec, window))
         path = spec.path_for(**(path_params or {}))
         paginator = OffsetPaginator.for_spec(spec)
-        more = True
-        while more:
-            page_params = paginator.params()
+
+        def query_of(page_params: dict[str, str]) -> Params:
             if set(page_params) & set(base):
                 raise ConfigurationError(f"pass {', '.join(sorted(page_params))} through the paginator, not params=")
-            query: Params = tuple({**base, **page_params}.items())
-            sent_skip = int(page_params.get(paginator.param or "", 0))
-            page = self.policy.call(
-                lambda n: self._attempt(
-                    spec.name, path, query, n, lambda raw: read_page(spec, raw, window, sent_skip, bool(page_params))
-                ),
+            return tuple({**base, **page_params}.items())
+
+        def fetch(query: Params) -> RawPage:
+            paged = paginator.param is not None
+            sent_skip = int(dict(query).get(paginator.param or "", 0))
+            return self.policy.call(
+                lambda n: self._attempt(spec.name, path, query, n, lambda raw: read_page(spec, raw, window, sent_skip, paged)),
                 describe=describe(path, query),
             )
-            more = paginator.advance(page.count, page.total, page.limit)
-            yield page if more else with_last(page)
+
+        ahead = Ahead(fetch, depth=self.concurrency)
+        try:
+            more = True
+            while more:
+                query = query_of(paginator.params())
+                page = ahead.take(query) or fetch(query)
+                more = paginator.advance(page.count, page.total, page.limit)
+                if more:
+                    ahead.plan(query_of(p) for p in paginator.ahead(self.concurrency))
+                yield page if more else with_last(page)
+        finally:
+            ahead.close()
 
     def fetch_windows(
         self,
@@ -216,8 +231,14 @@ class BlazeClient:
         """Pages of many windows, fetched ``concurrency`` windows at a time (at most the client's
         ``concurrency``, the size of its connection pool).
 
-        Pages of one window arrive in order; windows interleave. A page with ``last=True`` closes
-        its window. The first error stops every worker and is raised here.
+        Pages come in window order, each window's in offset order; a page with ``last=True``
+        closes its window. Windows are fetched at once but handed out in turn, so a window is
+        stored only after every window before it: a refund is then read after the sale it
+        changed, which is stored already and need not be read again by id. Windows start at
+        most ``concurrency`` ahead of the one being handed out, which bounds what waits in memory
+        (twice that measured 0.79 instead of 0.75 of the latency-bound minimum on a tiny backfill
+        at 200 ms per call, and 706 instead of 600 MB peak RSS on a demo one). The first error
+        stops every worker and is raised here.
         """
         spec = endpoint(spec)
         todo = list(windows)
@@ -226,10 +247,11 @@ class BlazeClient:
             for window in todo:
                 yield from self.iter_pages(spec, window, params=params)
             return
-        results: queue.Queue[RawPage | _Done | _Failed] = queue.Queue(maxsize=2 * workers)
+        results: queue.Queue[tuple[int, RawPage | _Done | _Failed]] = queue.Queue(maxsize=2 * workers)
         stop = threading.Event()
+        turn = _Turn(ahead=workers)
 
-        def put(item: RawPage | _Done | _Failed) -> None:
+        def put(item: tuple[int, RawPage | _Done | _Failed]) -> None:
             while not stop.is_set():
                 try:
                     results.put(item, timeout=0.1)
@@ -237,33 +259,65 @@ class BlazeClient:
                 except queue.Full:
                     continue
 
-        def run(window: Window) -> None:
+        def run(k: int, window: Window) -> None:
             try:
+                if not turn.wait_for(k, stop):
+                    return
                 for page in self.iter_pages(spec, window, params=params):
                     if stop.is_set():
                         return
-                    put(page)
+                    put((k, page))
             except BaseException as exc:  # handed to the consumer thread, raised there
-                put(_Failed(exc))
+                put((k, _Failed(exc)))
             finally:
-                put(_Done())
+                put((k, _Done()))
 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blaze-window")
         try:
-            for window in todo:
-                pool.submit(run, window)
-            finished = 0
-            while finished < len(todo):
-                item = results.get()
-                if isinstance(item, _Done):
-                    finished += 1
-                elif isinstance(item, _Failed):
+            for k, window in enumerate(todo):
+                pool.submit(run, k, window)
+            waiting: dict[int, list[RawPage]] = {}
+            finished: set[int] = set()
+            while turn.now < len(todo):
+                k, item = results.get()
+                if isinstance(item, _Failed):
                     raise item.error
+                if isinstance(item, _Done):
+                    finished.add(k)
                 else:
-                    yield item
+                    waiting.setdefault(k, []).append(item)
+                while turn.now < len(todo):  # hand out what is in turn; a window's pages all precede its _Done
+                    yield from waiting.pop(turn.now, [])
+                    if turn.now not in finished:
+                        break
+                    turn.advance()
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Turn:
+    """Whose window is handed out now, and which windows may start: those less than ``ahead``
+    after it (the window in turn always may, so nothing waits on a window that cannot start)."""
+
+    def __init__(self, ahead: int) -> None:
+        self.now = 0
+        self.ahead = ahead
+        self._moved = threading.Condition()
+
+    def wait_for(self, k: int, stop: threading.Event) -> bool:
+        """Block until window ``k`` may start; ``False`` when stopped first."""
+        with self._moved:
+            while k >= self.now + self.ahead:
+                if stop.is_set():
+                    return False
+                self._moved.wait(0.1)
+        return not stop.is_set()
+
+    def advance(self) -> None:
+        with self._moved:
+            self.now += 1
+            self._moved.notify_all()
 
 
 # --------------------------------------------------------------------------- helpers

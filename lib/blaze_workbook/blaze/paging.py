@@ -43,6 +43,8 @@ class OffsetPaginator:
     total: int | None = None
     done: bool = False
     pages: int = 0
+    #: the last page held ``limit`` records (so the next ones are likely full too)
+    full: bool = False
     _issued: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,6 +82,7 @@ class OffsetPaginator:
             raise InvestigateError(f"a page cannot hold {received} records")
         self.pages += 1
         self.skip += received
+        self.full = received >= self.limit
         if total is not None:
             self.total = total
         if self.param is None or received == 0:
@@ -89,6 +92,16 @@ class OffsetPaginator:
         else:
             self.done = received < (served_limit or self.limit)
         return not self.done
+
+    def ahead(self, depth: int) -> list[dict[str, str]]:
+        """Query parameters of up to ``depth`` pages from the next one on, as if each came back
+        full: what a client may fetch ahead of time once ``total`` is known. Nothing is issued
+        (:meth:`params` still issues each offset when its page is taken). Empty while the total
+        is unknown or after a short page: records are moving, one page at a time then."""
+        if self.done or self.param is None or self.total is None or not self.full:
+            return []
+        offsets = range(self.skip, self.total, self.limit)
+        return [{self.param: str(skip), "limit": str(self.limit)} for skip in offsets[:max(0, depth)]]
 
 
 # --------------------------------------------------------------------------- date windows

@@ -1,11 +1,12 @@
-"""A sync run: look-ups, then members, transactions and products, then the push to Postgres.
+"""A sync run: look-ups, then transactions beside members and products, then the push to Postgres.
 
 :func:`run_sync` is what the notebook (and a scheduler) calls. It decides per entity whether it
 is due (:mod:`.cadence`) and which plan it works through (:mod:`.plan`): an interrupted one is
 resumed, otherwise a new one starts from the watermark minus the lookback, or fills from
 ``since``. Every plan is stored before the first page, so a run killed at any instant leaves the
 next run a plan for each entity it was asked for. How a plan is listed, page by page and with
-the plan as cursor in each page's own transaction, is :mod:`.fetch`.
+the plan as cursor in each page's own transaction, is :mod:`.fetch`; the entities run in lanes
+side by side (:mod:`.together`), so the calls of one wait while the pages of another are stored.
 
 ``mode="replay"`` rebuilds the typed tables from the stored raw pages: no client is even made.
 The run is recorded in the warehouse ``runs`` table (calls, counts), which ``blaze-workbook
@@ -15,16 +16,18 @@ status`` reads.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from ..blaze.client import BlazeClient
+from ..blaze.client import BlazeClient, RawPage
 from ..blaze.limiter import API_CALLS, API_SECONDS, CallBudget
 from ..blaze.retry import RetryPolicy
 from ..config import BlazeSettings
@@ -33,10 +36,11 @@ from ..mapping import CUSTOMERS, PRODUCTS, TRANSACTION_ITEMS, TRANSACTIONS
 from ..redact import redact
 from .cadence import check_cadence, due
 from .fetch import EntitySync, account, checkpoint, request_of
-from .plan import DEFAULT_HISTORY_YEARS, LOOKUP_ENTITIES, MAIN_ENTITIES, Plan, check_entities, check_mode, new_plan, parse_since
+from .plan import DEFAULT_HISTORY_YEARS, ENTITY_CALLS, LOOKUP_ENTITIES, MAIN_ENTITIES, Plan, check_entities, check_mode, new_plan, parse_since
 from .progress import Progress, ProgressCallback
 from .push import push as push_tables
 from .summary import ApiUse, EntityResult, PushResult, SyncSummary, project_month
+from .together import Crew, lanes
 from .warehouse import TableCounts, Warehouse
 
 log = logging.getLogger("blaze_workbook.sync")
@@ -139,7 +143,7 @@ class _Decision:
 
 
 class _Sync:
-    """One run of the main modes over the chosen entities (single consumer thread)."""
+    """One run of the main modes over the chosen entities (look-ups first, then the entities in lanes)."""
 
     def __init__(self, wh: Warehouse, client: BlazeClient, *, run_id: str, mode: str, since: date | None, force: bool,
                  now: datetime, lookback: timedelta, cadence: dict[str, int], concurrency: int, page_limit: int,
@@ -150,6 +154,9 @@ class _Sync:
         self.progress = progress
         self.tz = wh.timezone
         self.first_call = client.metrics.calls
+        self.crew = Crew()
+        #: progress callbacks are made one at a time, whichever entity's thread makes them
+        self._progress_lock = threading.Lock()
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -168,14 +175,18 @@ class _Sync:
             self.tz = self.wh.timezone
         elif "lookups" in chosen and (plans or not main):
             summary.entities.append(EntityResult("lookups", "skipped", lookups.message))
+        results: dict[str, EntityResult] = {}
         for entity in main:
-            decision = decisions[entity]
             if entity not in plans:
-                summary.entities.append(EntityResult(entity, "skipped", decision.message))
-                self._emit("skip", entity, message=decision.message)
-                log.info("%s", decision.message)
-                continue
-            summary.entities.append(self._guard(entity, partial(self._entity, decision=decision, plan=plans[entity])))
+                results[entity] = EntityResult(entity, "skipped", decisions[entity].message)
+                self._emit("skip", entity, message=decisions[entity].message)
+                log.info("%s", decisions[entity].message)
+        # the entities in lanes side by side (together.py): one's waits hide behind another's CPU
+        work = {entity: partial(self._guard, entity, partial(self._entity, decision=decisions[entity], plan=plan))
+                for entity, plan in plans.items()}
+        for lane in self.crew.run(lanes(work)).values():
+            results.update((r.entity, r) for r in lane)
+        summary.entities.extend(results[entity] for entity in main)
         if any(e.status == "failed" for e in summary.entities):
             summary.errors.extend(f"{e.entity}: {e.message}" for e in summary.entities if e.status == "failed")
 
@@ -215,6 +226,7 @@ class _Sync:
         """Run one entity's work, timing it and counting its calls; a workbook error fails only it."""
         result = EntityResult(entity, "synced")
         first = self.client.metrics.calls
+        endpoints = ENTITY_CALLS.get(entity, LOOKUP_ENTITIES)
         started = time.perf_counter()
         try:
             work(result)
@@ -225,7 +237,8 @@ class _Sync:
             self._emit("failed", entity, message=f"{entity}: {result.message}")
         finally:
             result.seconds = time.perf_counter() - started
-            calls = self.client.metrics.records()[first:]
+            # other entities call at the same time: only this one's endpoints are its calls
+            calls = [c for c in self.client.metrics.records()[first:] if c.endpoint in endpoints]
             result.calls = len(calls)
             result.rate_limited = sum(1 for c in calls if c.status == 429)
             result.retries = sum(1 for c in calls if c.attempt > 1)
@@ -235,17 +248,25 @@ class _Sync:
         return result
 
     def _lookups(self, result: EntityResult) -> None:
-        """Store, staff, terminals, vendors, categories, brands: a few calls, every run."""
+        """Store, staff, terminals, vendors, categories, brands: a few calls, every run.
+
+        The listings are read at once (a few pages each: nothing to hold back) and stored in
+        their order, the shop first."""
         self._emit("start", "lookups", windows=len(LOOKUP_ENTITIES))
-        for name in LOOKUP_ENTITIES:
-            with closing(self.client.iter_pages(name)) as pages:
-                for page in pages:
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(LOOKUP_ENTITIES)),
+                                thread_name_prefix="blaze-lookups") as pool:
+            for name, listing in zip(LOOKUP_ENTITIES, pool.map(self._listing, LOOKUP_ENTITIES), strict=True):
+                for page in listing:
                     if page.count:
                         counts = self.wh.ingest(self.run_id, name, page.body, request_of(page), fetched_at=page.fetched_at)
                         account(result, counts)
                         self._emit("page", "lookups", records=counts.records)
-            result.windows += 1
-            self._emit("window", "lookups")
+                result.windows += 1
+                self._emit("window", "lookups")
+
+    def _listing(self, name: str) -> list[RawPage]:
+        with closing(self.client.iter_pages(name)) as pages:
+            return list(pages)
 
     def _entity(self, result: EntityResult, decision: _Decision, plan: Plan) -> None:
         if decision.resume is not None:
@@ -256,8 +277,11 @@ class _Sync:
                    emit=self._emit).run(plan)
 
     def _emit(self, kind: str, entity: str, **fields: Any) -> None:
+        """Report progress; in an entity's thread, also where it stops when another one failed."""
+        self.crew.check()
         if self.progress is not None:
-            self.progress(Progress(kind, entity, **fields))
+            with self._progress_lock:
+                self.progress(Progress(kind, entity, **fields))
 
 
 # --------------------------------------------------------------------------- around the run

@@ -69,7 +69,8 @@ def request_of(page: RawPage, **extra: Any) -> dict[str, Any]:
 
 
 class EntitySync:
-    """Lists one entity's plan into the warehouse (called from the run's single consumer thread)."""
+    """Lists one entity's plan into the warehouse (from its lane's thread: the warehouse's lock
+    keeps each page's transaction whole while other entities store theirs)."""
 
     def __init__(self, wh: Warehouse, client: BlazeClient, result: EntityResult, *, run_id: str, now: datetime,
                  tz: str, lookback: timedelta, concurrency: int, page_limit: int, max_passes: int, emit: Emit) -> None:

@@ -30,6 +30,10 @@ ENTITY_ENDPOINTS: dict[str, str] = {
     "products": "products_modified",  # epoch ms on `modified` (the documented incremental endpoint)
 }
 MAIN_ENTITIES: tuple[str, ...] = tuple(ENTITY_ENDPOINTS)
+#: entity -> every endpoint it calls (a refund's sale is read again by id)
+ENTITY_CALLS: dict[str, tuple[str, ...]] = {
+    "members": ("members",), "transactions": ("transactions", "transactions_by_id"), "products": ("products_modified",),
+}
 #: look-up entities in the order they are refreshed (the shop first: its time zone dates records)
 LOOKUP_ENTITIES: tuple[str, ...] = ("store", "employees", "terminals", "vendors", "categories", "brands")
 #: what the ``entities`` parameter accepts
@@ -244,6 +248,7 @@ def watermark_for(plan: Plan, newest_ms: int | None) -> int:
 __all__ = [
     "ALL_ENTITIES",
     "DEFAULT_HISTORY_YEARS",
+    "ENTITY_CALLS",
     "ENTITY_ENDPOINTS",
     "LOOKUP_ENTITIES",
     "MAIN_ENTITIES",
