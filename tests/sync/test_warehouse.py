@@ -217,10 +217,11 @@ def test_raw_pages_are_kept_compressed_once_per_content(wh):
 
 
 
-def test_duckdb_memory_is_bounded_by_default_and_the_bound_is_a_parameter(tmp_path):
-    """DuckDB's own default (80% of RAM) let its buffer pool grow with the tables."""
+def test_duckdb_memory_is_duckdbs_default_unless_bounded_by_the_parameter(tmp_path):
+    """A fixed default bound failed a seed-scale backfill's checkpoint: the bound is opt-in."""
     with Warehouse.open(tmp_path / "a.duckdb") as w:
-        assert w.sql("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").item() == "244.1 MiB"  # 256 MB
+        default = w.sql("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").item()
+        assert default not in ("244.1 MiB", "953.6 MiB") and default.endswith("GiB")  # 80% of this machine's RAM
     with Warehouse.open(tmp_path / "a.duckdb", memory_limit="1GB") as w:
         assert w.sql("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").item() == "953.6 MiB"
         w.ingest("r", "transactions", page(*[transaction(i) for i in range(3)]), {"skip": 0})

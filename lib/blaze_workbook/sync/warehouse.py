@@ -53,10 +53,12 @@ _STATE_KEYS = frozenset({"watermark_ms", "cursor"})
 _ZSTD_LEVEL = 1
 #: bodies up to this size (empty pages, checkpoints) keep their decoded form for reuse
 _SMALL_BODY = 512
-#: DuckDB's own default is 80% of RAM: its buffer pool (and each checkpoint, which grows with the
-#: tables) then swells the process by hundreds of MB at scale; the sync's working set is a few
-#: pages, so a small pool keeps peak RSS flat as the data grows (DuckDB spills beyond it)
-DEFAULT_MEMORY_LIMIT = "256MB"
+#: DuckDB's buffer pool cap: none, i.e. DuckDB's default (80% of RAM). A cap of 256 MB took a
+#: demo backfill's peak RSS from 625 to 549 MB, but a seed-scale backfill then died in its
+#: automatic checkpoint ("failed to pin block", a FATAL error that invalidates the connection):
+#: what a checkpoint needs grows with the tables and their primary-key indexes, so any fixed cap
+#: fails some shop. ``Warehouse.open(memory_limit=...)`` still sets one for who wants it.
+DEFAULT_MEMORY_LIMIT: str | None = None
 _MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
