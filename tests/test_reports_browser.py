@@ -79,7 +79,9 @@ class _CHECKS:
         bars = "\n".join(facts["stderr"]).splitlines()
         # each progress bar once, in its final state: redraws are not kept as lines of their own
         assert bars and all("100%" in line for line in bars if "%|" in line)
-        assert len([b for b in bars if b.startswith("members:")]) == 1
+        # the entities run side by side and share a bar: each is named in exactly one bar line
+        described = [b.split(":", 1)[0].split("+") for b in bars if "%|" in b]
+        assert sorted(e for names in described for e in names) == sorted(record["parameters"]["entities"]), bars
 
     @staticmethod
     def compare(browser: Browser, facts: dict, text: str, record: dict) -> None:

@@ -6,10 +6,13 @@ engine stays free of display code and tests can record events (or stop a run at 
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,14 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class TqdmProgress:
-    """One ``tqdm.auto`` bar per entity, counting windows; records in the postfix."""
+    """One ``tqdm.auto`` bar for the entities running at the time, counting their windows; each
+    entity's records in the postfix.
+
+    The entities run side by side (:mod:`.together`): a bar each would interleave their redraws
+    in a text stream (a papermill run, its report), and a report would show bars stuck at 0%.
+    One bar grows as entities start (a tail phase adds its windows) and closes, in its final
+    state, when none is running; an entity that starts later gets the next bar.
+    """
 
     def __init__(self, **tqdm_kwargs: Any) -> None:
         with warnings.catch_warnings():  # without ipywidgets tqdm.auto falls back to text, and says so
@@ -42,31 +52,52 @@ class TqdmProgress:
             from tqdm.auto import tqdm
 
         self._tqdm = tqdm
+        self._redirect: Any = None
         self._kwargs = {"leave": True, "unit": "window", "mininterval": 0.5, **tqdm_kwargs}
-        self._bars: dict[str, Any] = {}
+        self._bar: Any = None
+        #: the entities running now, and every entity the open bar has counted
+        self._running: list[str] = []
+        self._counted: list[str] = []
         self._records: dict[str, int] = {}
 
     def __call__(self, event: Progress) -> None:
-        bar = self._bars.get(event.entity)
         if event.kind == "start":
-            if bar is not None:  # the next phase (the tail) gets a bar of its own
-                bar.close()
-            desc = f"{event.entity} {event.message}".strip()
-            bar = self._bars[event.entity] = self._tqdm(total=event.windows, initial=event.done, desc=desc, **self._kwargs)
+            if event.entity not in self._running:
+                self._running.append(event.entity)
+            if event.entity not in self._counted:
+                self._counted.append(event.entity)
             self._records.setdefault(event.entity, 0)
-        elif bar is None:
-            if event.kind in ("skip", "failed", "push"):
+            if self._bar is None:  # drawn at once with its name and size
+                self._bar = self._tqdm(total=event.windows, initial=event.done, desc=event.entity, **self._kwargs)
+                # the workbook's log lines (a retried call) go through tqdm.write while the bar is
+                # open: printed between its redraws they would split it into lines of its own
+                self._redirect = logging_redirect_tqdm(loggers=[logging.getLogger("blaze_workbook")], tqdm_class=self._tqdm)
+                self._redirect.__enter__()
+            else:
+                self._bar.total += event.windows
+                self._bar.update(event.done)
+                self._bar.set_description("+".join(self._counted), refresh=False)
+            self._postfix()
+        elif event.entity not in self._running:
+            if event.kind in ("skip", "failed", "push") and event.message:
                 self._tqdm.write(event.message, file=self._kwargs.get("file"))
-            return
         elif event.kind == "page":
             self._records[event.entity] += event.records
-            bar.set_postfix(records=self._records[event.entity], refresh=False)
+            self._postfix()
         elif event.kind == "window":
-            bar.update(1)
+            self._bar.update(1)
         elif event.kind in ("done", "failed"):
-            bar.set_postfix_str(event.message[:60] or f"{self._records[event.entity]:,} records")
-            bar.close()
-            self._bars.pop(event.entity, None)
+            self._running.remove(event.entity)
+            if event.kind == "failed" and event.message:
+                self._tqdm.write(event.message, file=self._kwargs.get("file"))
+            if not self._running:
+                self._postfix()
+                self._bar.close()
+                self._redirect.__exit__(None, None, None)
+                self._bar, self._counted = None, []
+
+    def _postfix(self) -> None:
+        self._bar.set_postfix_str(", ".join(f"{e} {self._records[e]:,} records" for e in self._counted), refresh=False)
 
 
 class RichProgress:
