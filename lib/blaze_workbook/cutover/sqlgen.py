@@ -449,7 +449,6 @@ def update(schema: str, run_id: str, step_id: str, u: Update, rng: Range, *, ret
         "    INSERT INTO {backup} (run_id, step, table_name, key, old_values, new_values)\n"
         "    SELECT {run}, {step}, {table}, c.key, ARRAY[{olds}], ARRAY[{news}]\n"
         "    FROM changed AS c\n"
-        "    RETURNING 1\n"
         ")\n"
         "{count}"
     ).format(

@@ -89,11 +89,16 @@ def _new(k: int) -> sql.Composed:
     return sql.SQL("b.new_values[{}]").format(sql.Literal(k))
 
 
+def _replaced(k: int) -> sql.Composed:
+    """The backup row's ``k``-th value was replaced (its text changed: what ``cutover_backup`` lists)."""
+    return sql.SQL("{} IS DISTINCT FROM {}").format(_old(k), _new(k))
+
+
 def tally_check(schema: str, run_id: str, sections: tuple[Section, ...]) -> sql.Composed:
     """The log's counts against the backups and insertions themselves."""
     replaced = _by_section(
         sections,
-        lambda ws: sql.SQL(" + ").join(sql.SQL("({} IS DISTINCT FROM {})::int").format(_old(k), _new(k)) for k in range(1, len(ws) + 1)),
+        lambda ws: sql.SQL(" + ").join(sql.SQL("({})::int").format(_replaced(k)) for k in range(1, len(ws) + 1)),
         sql.SQL("0"),
     )
     detail = sql.SQL("format('step %s, %s: the log says %s values and %s insertions, the records hold %s and %s', "
@@ -158,10 +163,10 @@ def table_check(ctx: Context, run_id: str, t: Table, writes: list[tuple[str, int
     # position in that step's value arrays)
     pivot = []
     for i, (step, k, _) in enumerate(writes):
-        replaced = sql.SQL("b.step = {s} AND b.old_values[{k}] IS DISTINCT FROM b.new_values[{k}]").format(s=sql.Literal(step), k=sql.Literal(k))
+        replaced = sql.SQL("b.step = {} AND {}").format(sql.Literal(step), _replaced(k))
         pivot.append(
-            sql.SQL("bool_or({r}) AS {h}, min(b.old_values[{k}]) FILTER (WHERE {r}) AS {o}, min(b.new_values[{k}]) FILTER (WHERE {r}) AS {nw}").format(
-                r=replaced, k=sql.Literal(k), h=n(f"h_{i}"), o=n(f"o_{i}"), nw=n(f"n_{i}")
+            sql.SQL("bool_or({r}) AS {h}, min({ov}) FILTER (WHERE {r}) AS {o}, min({nv}) FILTER (WHERE {r}) AS {nw}").format(
+                r=replaced, ov=_old(k), nv=_new(k), h=n(f"h_{i}"), o=n(f"o_{i}"), nw=n(f"n_{i}")
             )
         )
 

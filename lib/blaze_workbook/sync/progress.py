@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,8 @@ class TqdmProgress:
             from tqdm.auto import tqdm
 
         self._tqdm = tqdm
-        self._redirect: Any = None
+        #: what the open bar set up (the log redirection), undone when it closes
+        self._open = ExitStack()
         self._kwargs = {"leave": True, "unit": "window", "mininterval": 0.5, **tqdm_kwargs}
         self._bar: Any = None
         #: the entities running now, and every entity the open bar has counted
@@ -71,8 +73,7 @@ class TqdmProgress:
                 self._bar = self._tqdm(total=event.windows, initial=event.done, desc=event.entity, **self._kwargs)
                 # the workbook's log lines (a retried call) go through tqdm.write while the bar is
                 # open: printed between its redraws they would split it into lines of its own
-                self._redirect = logging_redirect_tqdm(loggers=[logging.getLogger("blaze_workbook")], tqdm_class=self._tqdm)
-                self._redirect.__enter__()
+                self._open.enter_context(logging_redirect_tqdm(loggers=[logging.getLogger("blaze_workbook")], tqdm_class=self._tqdm))
             else:
                 self._bar.total += event.windows
                 self._bar.update(event.done)
@@ -93,7 +94,7 @@ class TqdmProgress:
             if not self._running:
                 self._postfix()
                 self._bar.close()
-                self._redirect.__exit__(None, None, None)
+                self._open.close()
                 self._bar, self._counted = None, []
 
     def _postfix(self) -> None:
