@@ -24,6 +24,7 @@ on all tables with the baselines' sum over the four tables. A child above ``--ma
 ``--timeout`` is killed and reported as such. Prints one JSON line last (CONTRACTS.md §6)::
 
     python bench/compare.py [--scales seed,10x,100x] [--repeat N] [--quick] [--seed 0]
+                            [--contenders ours,ours_customers,datacompy,floor]
 """
 
 from __future__ import annotations
@@ -215,14 +216,19 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict[str, Any]:
     preset, copies = scale_of(name)
     path = data.build_tiled(args.data_root, preset, args.seed, copies, log=log)
     limits = {"max_rss_mb": args.max_rss_gb * 1024, "timeout": args.timeout}
-    log(f"[{name}] ours (all tables)")
-    ours = measure("ours", path, None, args.repeat, **limits)
-    log(f"[{name}] ours: {ours}")
-    ours_c = measure("ours_customers", path, None, args.repeat, **limits)
-    per_table: dict[str, dict[str, Any]] = {}
+    skipped = {"failed": "not run (--contenders)"}
+    ours = ours_c = skipped
+    if "ours" in args.contenders:
+        log(f"[{name}] ours (all tables)")
+        ours = measure("ours", path, None, args.repeat, **limits)
+        log(f"[{name}] ours: {ours}")
+    if "ours_customers" in args.contenders:
+        ours_c = measure("ours_customers", path, None, args.repeat, **limits)
+        log(f"[{name}] ours_customers: {ours_c}")
+    per_table: dict[str, dict[str, Any]] = {"datacompy": {}, "floor": {}}
     tables = [t for t in data.TABLES if t in args.baseline_tables]
     for contender in ("datacompy", "floor"):
-        for t in tables:
+        for t in tables if contender in args.contenders else ():
             log(f"[{name}] {contender} {t}")
             per_table.setdefault(contender, {})[t] = measure(contender, path, t, args.repeat, **limits)
     totals = {}
@@ -259,6 +265,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="kill a contender after this many seconds")
     parser.add_argument("--baseline-tables", default=",".join(data.TABLES),
                         help="tables datacompy and the floor run on (customers alone keeps 100x within the timeout: datacompy needs ~90 s per table at 10x on items)")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help=f"comma-separated subset of {', '.join(CONTENDERS)} (e.g. ours_customers,datacompy,floor: the customers ratios without the minutes of ours on all tables)")
     parser.add_argument("--data-root", type=Path, default=data.ROOT)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -269,6 +277,9 @@ def main() -> None:
         return
     if args.quick:
         args.scales, args.repeat = "tiny", 1
+    args.contenders = {c.strip() for c in args.contenders.split(",") if c.strip()}
+    if args.contenders - set(CONTENDERS):
+        parser.error(f"unknown contender(s) {sorted(args.contenders - set(CONTENDERS))}: {', '.join(CONTENDERS)}")
     args.baseline_tables = {t.strip() for t in args.baseline_tables.split(",") if t.strip()}
     if "customers" not in args.baseline_tables:
         parser.error("--baseline-tables must include customers (the ratios are on customers)")
