@@ -14,12 +14,8 @@ query only, and every message passes through :func:`~blaze_workbook.redact.redac
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -35,19 +31,10 @@ from .metrics import HTTP_ERROR, INVALID_BODY, OK, TRANSPORT_ERROR, CallMetrics
 from .pages import Params, RawPage, RawResponse, describe, loads_body, read_page, with_last
 from .paging import DayWindow, MillisWindow, OffsetPaginator, Window
 from .retry import RetryPolicy, error_for_status
+from .turns import fetch_in_turn
 
 log = logging.getLogger("blaze_workbook.blaze")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class _Done:
-    pass
-
-
-@dataclass(frozen=True)
-class _Failed:
-    error: BaseException
 
 
 class BlazeClient:
@@ -232,92 +219,15 @@ class BlazeClient:
         ``concurrency``, the size of its connection pool).
 
         Pages come in window order, each window's in offset order; a page with ``last=True``
-        closes its window. Windows are fetched at once but handed out in turn, so a window is
-        stored only after every window before it: a refund is then read after the sale it
-        changed, which is stored already and need not be read again by id. Windows start at
-        most ``concurrency`` ahead of the one being handed out, which bounds what waits in memory
-        (twice that measured 0.79 instead of 0.75 of the latency-bound minimum on a tiny backfill
-        at 200 ms per call, and 706 instead of 600 MB peak RSS on a demo one). The first error
-        stops every worker and is raised here.
+        closes its window. Windows are fetched at once but handed out in turn (:mod:`.turns`),
+        so a window is stored only after every window before it, and start at most
+        ``concurrency`` ahead of the one being handed out. The first error stops every worker
+        and is raised here.
         """
         spec = endpoint(spec)
         todo = list(windows)
         workers = max(1, min(concurrency or self.concurrency, self.concurrency, len(todo) or 1))
-        if workers == 1:
-            for window in todo:
-                yield from self.iter_pages(spec, window, params=params)
-            return
-        results: queue.Queue[tuple[int, RawPage | _Done | _Failed]] = queue.Queue(maxsize=2 * workers)
-        stop = threading.Event()
-        turn = _Turn(ahead=workers)
-
-        def put(item: tuple[int, RawPage | _Done | _Failed]) -> None:
-            while not stop.is_set():
-                try:
-                    results.put(item, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
-
-        def run(k: int, window: Window) -> None:
-            try:
-                if not turn.wait_for(k, stop):
-                    return
-                for page in self.iter_pages(spec, window, params=params):
-                    if stop.is_set():
-                        return
-                    put((k, page))
-            except BaseException as exc:  # handed to the consumer thread, raised there
-                put((k, _Failed(exc)))
-            finally:
-                put((k, _Done()))
-
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blaze-window")
-        try:
-            for k, window in enumerate(todo):
-                pool.submit(run, k, window)
-            waiting: dict[int, list[RawPage]] = {}
-            finished: set[int] = set()
-            while turn.now < len(todo):
-                k, item = results.get()
-                if isinstance(item, _Failed):
-                    raise item.error
-                if isinstance(item, _Done):
-                    finished.add(k)
-                else:
-                    waiting.setdefault(k, []).append(item)
-                while turn.now < len(todo):  # hand out what is in turn; a window's pages all precede its _Done
-                    yield from waiting.pop(turn.now, [])
-                    if turn.now not in finished:
-                        break
-                    turn.advance()
-        finally:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Turn:
-    """Whose window is handed out now, and which windows may start: those less than ``ahead``
-    after it (the window in turn always may, so nothing waits on a window that cannot start)."""
-
-    def __init__(self, ahead: int) -> None:
-        self.now = 0
-        self.ahead = ahead
-        self._moved = threading.Condition()
-
-    def wait_for(self, k: int, stop: threading.Event) -> bool:
-        """Block until window ``k`` may start; ``False`` when stopped first."""
-        with self._moved:
-            while k >= self.now + self.ahead:
-                if stop.is_set():
-                    return False
-                self._moved.wait(0.1)
-        return not stop.is_set()
-
-    def advance(self) -> None:
-        with self._moved:
-            self.now += 1
-            self._moved.notify_all()
+        yield from fetch_in_turn(todo, lambda window: self.iter_pages(spec, window, params=params), workers)
 
 
 # --------------------------------------------------------------------------- helpers
