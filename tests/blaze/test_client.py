@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import httpx
@@ -315,3 +316,63 @@ def test_metrics_summary_frame():
         "seconds": 0,
         "max_seconds": 0,
     }
+
+
+# --------------------------------------------------------------------------- sending slots
+
+
+def test_no_more_than_concurrency_requests_are_sent_at_once():
+    """Twelve threads on three connections: nine wait in the client, none inside httpcore's pool,
+    where a queued request can lose the connection it was handed (encode/httpcore#1110).
+
+    The handler holds each request until every request not yet answered is in, or for half a
+    second: time enough for all twelve to arrive if the client let them through. A hold, not a
+    timed assertion: the peak is the only figure checked."""
+    concurrency, threads = 3, 12
+    inside, answered, peak = [0], [0], [0]
+    changed = threading.Condition()
+
+    def handler(request):
+        with changed:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+            changed.notify_all()
+            changed.wait_for(lambda: answered[0] + inside[0] == threads, timeout=0.5)
+            inside[0] -= 1
+            answered[0] += 1
+            changed.notify_all()
+        return httpx.Response(200, json={"shop": {"id": "s1"}})
+
+    start = threading.Barrier(threads)
+    with make_client(handler, concurrency=concurrency) as client:
+
+        def call(_: int) -> dict:
+            start.wait()
+            return client.get_object("store")
+
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(call, range(threads)))
+    assert results == [{"shop": {"id": "s1"}}] * threads
+    assert peak[0] == concurrency
+
+
+@pytest.mark.timeout(30)
+def test_a_retry_backs_off_without_its_sending_slot():
+    """A client with one connection makes another call from inside a retry's backoff: it finds
+    the slot free (the failed send gave it back, the sleep does not hold it); holding it, the
+    inner call would wait for ever on its own thread."""
+    failures = [1]
+
+    def handler(request):
+        if failures[0]:
+            failures[0] -= 1
+            raise httpx.ReadError("[Errno 9] Bad file descriptor")
+        return httpx.Response(200, json={"shop": {"id": "s1"}})
+
+    inner: list[dict] = []
+    policy = RetryPolicy(jitter=0, sleep=lambda seconds: inner.append(client.get_object("store")))
+    client = BlazeClient(SETTINGS, transport=httpx.MockTransport(handler), policy=policy, concurrency=1)
+    with client:
+        assert client.get_object("store") == {"shop": {"id": "s1"}}
+    assert inner == [{"shop": {"id": "s1"}}]
+    assert [r.attempt for r in client.metrics.records()] == [1, 1, 2]

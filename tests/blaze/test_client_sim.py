@@ -8,11 +8,14 @@ call counts and for the rate limit.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import polars as pl
 import pytest
 
@@ -294,3 +297,58 @@ def test_day_windows_are_accepted_by_the_simulator(sim):
     with client_for(sim) as client:
         pages = list(client.iter_pages("transactions", seven))
     assert pages[-1].last
+
+
+# --------------------------------------------------------------------------- connections
+
+
+class CountingTransport(httpx.BaseTransport):
+    """httpx's own transport, with the pool the client sets up for itself, counting the requests
+    inside it at once: a request waiting in the pool for a connection is inside it."""
+
+    def __init__(self, connections: int) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._inner = httpx.HTTPTransport(limits=limits)
+        self._lock = threading.Lock()
+        self.inside = self.peak = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.inside += 1
+            self.peak = max(self.peak, self.inside)
+        try:
+            return self._inner.handle_request(request)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_lanes_windows_and_pages_ahead_never_queue_in_the_pool():
+    """Three lanes on one client of two connections, as the sync runs them: a windowed listing
+    (windows side by side) and two listings in pages of 10 (pages fetched ahead). Without the
+    client's sending slots up to a dozen requests would wait inside httpcore's pool, where one
+    can lose the connection it was handed (encode/httpcore#1110); with them, never more than two
+    are inside it, and every record arrives."""
+    config = SimulatorConfig(scale="tiny", seed=0, rate_limit_calls=0, faults=Faults(latency_ms=20),
+                             partner_key=DEMO_PARTNER_KEY, developer_key=DEMO_DEVELOPER_KEY)
+    with serve(config) as sim:
+        truth = sim.truth()
+        transport = CountingTransport(2)
+        client = BlazeClient(BlazeSettings(sim.url, DEMO_PARTNER_KEY, DEMO_DEVELOPER_KEY), transport=transport,
+                             concurrency=2, policy=RetryPolicy(budget=CallBudget(), **FAST), metrics=CallMetrics())
+        lanes = {
+            "windows": lambda: list(client.fetch_windows("members", member_windows(truth))),
+            "members": lambda: list(client.iter_pages(replace(endpoint("members"), page_limit=10))),
+            "products": lambda: list(client.iter_pages(replace(endpoint("products"), page_limit=10))),
+        }
+        with client, ThreadPoolExecutor(len(lanes)) as pool:
+            pages = {name: future.result() for name, future in [(n, pool.submit(lane)) for n, lane in lanes.items()]}
+            calls = client.metrics.calls
+        stats = sim.stats()
+    assert transport.peak == 2
+    assert sorted(ids_of(pages["windows"])) == sorted(ids_of(pages["members"])) == sorted(truth["members"]["id"])
+    assert sorted(ids_of(pages["products"])) == sorted(truth["products"]["id"])
+    assert len(pages["members"]) > 10 and calls == stats["calls"] and stats["by_status"] == {"200": calls}

@@ -14,6 +14,7 @@ query only, and every message passes through :func:`~blaze_workbook.redact.redac
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -59,6 +60,8 @@ class BlazeClient:
         self.concurrency = concurrency
         self.policy = policy if policy is not None else RetryPolicy(budget=CallBudget())
         self.metrics = metrics if metrics is not None else CallMetrics()
+        #: one per pooled connection, held around each send (see :meth:`_send`)
+        self._sending = threading.BoundedSemaphore(concurrency)
         self._http = httpx.Client(
             base_url=self.base_url + API_PREFIX,
             headers={
@@ -69,6 +72,8 @@ class BlazeClient:
                 "User-Agent": f"blaze-workbook/{__version__}",
             },
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None),
+            # as many kept alive as open: httpcore closes "surplus" idle connections, a pass that
+            # can hit one already handed to a request (see _send)
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             transport=transport,
             follow_redirects=False,
@@ -128,13 +133,14 @@ class BlazeClient:
     def _attempt(
         self, name: str, path: str, query: Params, attempt: int, parse: Callable[[RawResponse], T]
     ) -> T:
-        """One HTTP attempt, counted in the metrics whatever its outcome."""
+        """One HTTP attempt, counted in the metrics whatever its outcome (its seconds include the
+        wait for a sending slot, as they included the wait inside the pool before there were any)."""
         where = describe(path, query)
         status, nbytes, outcome = 0, 0, TRANSPORT_ERROR
         started = time.perf_counter()
         try:
             try:
-                response = self._http.get(path, params=query)
+                response = self._send(path, query)
             except httpx.TimeoutException as exc:
                 raise ServerError(f"{where} timed out ({type(exc).__name__})") from exc
             except httpx.UnsupportedProtocol as exc:
@@ -158,6 +164,27 @@ class BlazeClient:
             return result
         finally:
             self.metrics.record(name, status, outcome, nbytes, time.perf_counter() - started, attempt)
+
+    def _send(self, path: str, query: Params) -> httpx.Response:
+        """One GET holding one of ``concurrency`` sending slots, so no request ever waits inside
+        httpcore's connection pool.
+
+        Lanes, windows side by side and pages fetched ahead together put more requests on their
+        way than the pool has connections. A request queued in the pool can lose the connection
+        assigned to it: httpcore 1.0.9 marks an idle connection as the queued request's, and
+        until that request's thread wakes up, another thread's pass over the pool may close it
+        (encode/httpcore#1110, reported as hangs until the read timeout; the fix, #1111, is not
+        released): the likely source of the retried ``ReadError: [Errno 9] Bad file
+        descriptor`` of some demo-scale syncs. With at most ``concurrency`` requests in a pool of
+        ``concurrency`` connections, each finds its connection at once, in its own thread.
+
+        The call budget's slot is taken before this (:class:`~.retry.RetryPolicy`), never while
+        a sending slot is held, so the two cannot wait on each other; the backoff between
+        attempts holds neither. ``get`` reads the whole body, so the connection is back in the
+        pool before the slot is released.
+        """
+        with self._sending:
+            return self._http.get(path, params=query)
 
     # ----------------------------------------------------------------- listings
 
