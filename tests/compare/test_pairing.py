@@ -88,3 +88,42 @@ def test_count_orphans_counts_every_reference_no_parent_holds(refs, parents):
     want = sum(1 for r in refs if r is not None and r not in set(parents))
     got = P.count_orphans(pl.Series(refs, dtype=pl.UInt64), pl.Series(parents, dtype=pl.UInt64))
     assert got == want
+
+
+def _by_position(e_keys: list, b_keys: list) -> list[tuple[int, int, int]]:
+    """The pairing spelled out: the n-th existing row of a key meets the n-th Blaze row of it."""
+    seen: dict = {}
+    b_rows: dict = {}
+    for j, k in enumerate(b_keys):
+        if k is not None:
+            b_rows.setdefault(k, []).append(j)
+    out = []
+    for i, k in enumerate(e_keys):
+        if k is None:
+            continue
+        n = seen[k] = seen.get(k, -1) + 1
+        if n < len(b_rows.get(k, [])):
+            out.append((i, b_rows[k][n], n))
+    return out
+
+
+@given(
+    e_keys=st.lists(st.one_of(st.none(), st.integers(0, 12)), max_size=50),
+    b_keys=st.lists(st.one_of(st.none(), st.integers(0, 12)), max_size=50),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_hash_merge_pairs_as_position_within_key_says(e_keys, b_keys):
+    """Repeated keys on either side or both, NULL keys, keys on one side only: the sorted merge on
+    the hashes gives the pairs (and key health) spelled out by hand and those of the key text."""
+    def side(ks: list) -> pl.DataFrame:
+        frame = pl.DataFrame({"transaction_id": [None if k is None else f"t{k}" for k in ks], "product_id": ["p"] * len(ks)}, schema={"transaction_id": pl.String, "product_id": pl.String})
+        return P.keyed(frame, SOURCES, text=True).collect()
+
+    e, b = side(e_keys), side(b_keys)
+    by_hash, by_text = P.pair_hashes(e, b), P.pair_text(e, b)
+    assert by_hash is not None
+    assert list(zip(by_hash.existing_rows.tolist(), by_hash.blaze_rows.tolist(), by_hash.positions.tolist(), strict=True)) == _by_position(e_keys, b_keys)
+    for got, want in ((by_hash.existing, by_text.existing), (by_hash.blaze, by_text.blaze)):
+        assert got == want
+    repeated = {k for k in set(e_keys) - {None} if e_keys.count(k) > 1}
+    assert by_hash.existing == P.KeyStats(keys=len(repeated), rows=sum(e_keys.count(k) for k in repeated), null_keys=e_keys.count(None))
