@@ -27,8 +27,10 @@ writes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from ..errors import ConfigurationError
@@ -180,9 +182,42 @@ def _groups(fields: tuple[Field, ...], rows: int) -> list[tuple[Field, ...]]:
     return [fields[i : i + size] for i in range(0, len(fields), size)] or [()]
 
 
-def _read(frame: Frame, columns: list[str]) -> pl.DataFrame:
-    """``columns`` of a side, in one chunk each (gathering from one chunk is fastest)."""
-    return frame.lazy().select(columns).collect().rechunk()
+def _read(frame: Frame, columns: list[str], rows: int) -> pl.DataFrame:
+    """``columns`` of a side (``rows``: both sides', which picks the engine)."""
+    return frame.lazy().select(columns).collect(engine="streaming" if rows > STREAMING_ROWS else "in-memory")
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Where the matched pairs' values are, per side: read a side's column, keep the matched rows
+    (a filter: sequential, chunk by chunk), and the existing side is in pair order already (its
+    rows ascend); the Blaze side's kept rows are put in pair order by ``blaze_order``.
+
+    Why: gathering 11 M pairs out of 57 M Blaze item rows needed the whole column in one chunk
+    (a copy of every row, most of them unmatched) and a gather missing the cache on every row;
+    a filter first copies only the matched rows, and the gather then runs over those.
+    """
+
+    existing: pl.Series
+    blaze: pl.Series
+    blaze_order: np.ndarray
+
+    @classmethod
+    def of(cls, pg: P.Pairing) -> "_Selection":
+        e_mask = np.zeros(pg.rows_existing, dtype=bool)
+        e_mask[pg.existing_rows] = True
+        b_mask = np.zeros(pg.rows_blaze, dtype=bool)
+        b_mask[pg.blaze_rows] = True
+        order = (np.cumsum(b_mask, dtype=np.int64) - 1)[pg.blaze_rows]  # a pair's Blaze row among the kept ones
+        return cls(pl.Series(e_mask), pl.Series(b_mask), order)
+
+    def existing_values(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The existing side's values, one row per pair in pair order."""
+        return frame.filter(self.existing).rechunk()
+
+    def blaze_values(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The Blaze side's matched rows (in Blaze row order, one chunk): gather with ``blaze_order``."""
+        return frame.filter(self.blaze).rechunk()
 
 
 def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Series], *, keep: bool) -> tuple[TableResult, pl.DataFrame]:
@@ -196,19 +231,20 @@ def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Se
         hashes[("existing", p.table.legacy)] = e_keys.get_column(P.HASH)
         hashes[("blaze", p.table.legacy)] = b_keys.get_column(P.HASH)
     per_field: dict[str, list[pl.DataFrame]] = {f.name: [] for f in p.fields}
+    sel = _Selection.of(pg)
     for i, group in enumerate(groups):
         if not group:
             break
         if i == 0:  # read with the keys
-            e_vals, b_vals = e_keys.select(f.e for f in group).rechunk(), b_keys.select(f.b for f in group).rechunk()
+            e_vals, b_vals = sel.existing_values(e_keys.select(f.e for f in group)), sel.blaze_values(b_keys.select(f.b for f in group))
             e_keys, b_keys = e_keys.drop(f.e for f in group), None
         else:
-            e_vals = _read(p.existing, [f.name for f in group]).rename({f.name: f.e for f in group})
-            b_vals = _read(p.blaze, [f.name for f in group]).rename({f.name: f.b for f in group})
+            e_vals = sel.existing_values(_read(p.existing, [f.name for f in group], rows).rename({f.name: f.e for f in group}))
+            b_vals = sel.blaze_values(_read(p.blaze, [f.name for f in group], rows).rename({f.name: f.b for f in group}))
         for start in range(0, max(pg.matched, 1), chunk_rows):
             part = slice(start, start + chunk_rows)
             matched = (
-                P.take(e_vals, pg.existing_rows[part]).hstack(P.take(b_vals, pg.blaze_rows[part]).get_columns())
+                e_vals.slice(start, chunk_rows).hstack(P.take(b_vals, sel.blaze_order[part]).get_columns())
             ).with_columns(pl.int_range(start, start + len(pg.existing_rows[part]), dtype=pl.Int64).alias(_PAIR))
             for f, frame in zip(group, _classified(group, matched), strict=True):
                 if frame is not None:
