@@ -172,11 +172,16 @@ class BlazeClient:
         Lanes, windows side by side and pages fetched ahead together put more requests on their
         way than the pool has connections. A request queued in the pool can lose the connection
         assigned to it: httpcore 1.0.9 marks an idle connection as the queued request's, and
-        until that request's thread wakes up, another thread's pass over the pool may close it
-        (encode/httpcore#1110, reported as hangs until the read timeout; the fix, #1111, is not
-        released): the likely source of the retried ``ReadError: [Errno 9] Bad file
-        descriptor`` of some demo-scale syncs. With at most ``concurrency`` requests in a pool of
-        ``concurrency`` connections, each finds its connection at once, in its own thread.
+        until that request's thread wakes up and starts on it, another thread's pass over the
+        pool still sees it idle and may close it (encode/httpcore#1110; the fix, #1111, is not
+        released): "to make room" when a connection goes idle in the middle of a pass, or as
+        "expired" when the idle-looking socket turns readable because the woken request's
+        answer is arriving. That request then reads a closed socket, ``ReadError: [Errno 9] Bad
+        file descriptor``. A stress run with the pool patched to log its closes counted both
+        kinds, and none once no request was queued. With at most ``concurrency`` requests in a
+        pool of ``concurrency`` connections none is queued: the first kind cannot happen, and
+        the window of the second shrinks from a thread's wake-up to the few lines between a
+        request's own pass over the pool and its start.
 
         The call budget's slot is taken before this (:class:`~.retry.RetryPolicy`), never while
         a sending slot is held, so the two cannot wait on each other; the backoff between
