@@ -113,6 +113,12 @@ class Rule:
     blaze_map: Mapping[str, str] = field(default_factory=dict)
     doc: str = ""
 
+    @property
+    def normalizes(self) -> bool:
+        """Whether a value can change under this rule: without a normalisation (numbers, dates,
+        instants, booleans) the normalised value is the value, and need not be computed twice."""
+        return self.normalize is not _identity or bool(self.blaze_map)
+
     def normalize_blaze(self, expr: pl.Expr) -> pl.Expr:
         """The Blaze side: mapped through ``blaze_map`` (enums), then normalised."""
         if self.blaze_map:
