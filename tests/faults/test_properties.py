@@ -33,7 +33,7 @@ from blaze_workbook.blaze.paging import DayWindow, OffsetPaginator, local_day, t
 from blaze_workbook.mapping import CUSTOMERS, PRODUCTS, TABLES, Column, Table
 from blaze_workbook.setup_sql import create_staging
 from blaze_workbook.sync import Warehouse, decode_page, push
-from blaze_workbook.sync.plan import MAIN_ENTITIES, MAX_WINDOW_DAYS, Plan, local_midnight_ms, new_plan
+from blaze_workbook.sync.plan import DEFAULT_HISTORY_YEARS, MAIN_ENTITIES, MAX_WINDOW_DAYS, Plan, local_midnight_ms, new_plan
 
 pytestmark = pytest.mark.faults
 
@@ -300,15 +300,22 @@ def test_an_incremental_plan_reaches_back_exactly_to_the_lookback(entity, tz, no
 
 
 @MODEST
-@given(entity=st.sampled_from(MAIN_ENTITIES), tz=ZONES, now=INSTANTS, days=st.integers(0, 120))
-def test_a_backfill_plan_covers_since_to_now_from_the_local_midnight(entity, tz, now, days):
+@given(entity=st.sampled_from(MAIN_ENTITIES), tz=ZONES, now=INSTANTS, days=st.integers(0, 120),
+       opened_days=st.none() | st.integers(0, 900))
+def test_a_backfill_plan_covers_since_to_now_from_the_local_midnight(entity, tz, now, days, opened_days):
+    """Transactions from ``since``; members and products whole: from the default history, or
+    the shop's opening or ``since`` when earlier."""
     since = local_day(now, tz) - timedelta(days=days)
-    plan = new_plan(entity, run_id="r", mode="backfill", since=since, watermark_ms=None, lookback=timedelta(0), now=now, tz=tz)
+    opened = None if opened_days is None else to_ms(now) - opened_days * 86_400_000
+    plan = new_plan(entity, run_id="r", mode="backfill", since=since, watermark_ms=None, lookback=timedelta(0), now=now, tz=tz,
+                    opened_ms=opened)
     windows = plan.windows()
     _check_contiguous(windows)
     assert len(windows) == -(-(plan.hi - plan.lo + 1) // (MAX_WINDOW_DAYS if plan.kind == "days" else MAX_WINDOW_DAYS * 86_400_000))
     if plan.kind == "ms":
-        assert windows[0].start_ms == local_midnight_ms(since, tz) and windows[-1].end_ms == to_ms(now)
+        history = local_day(now, tz) - timedelta(days=round(365.25 * DEFAULT_HISTORY_YEARS))
+        first = min(since, history, history if opened is None else local_day(opened, tz))
+        assert windows[0].start_ms == local_midnight_ms(first, tz) and windows[-1].end_ms == to_ms(now)
     else:
         assert (windows[0].start, windows[-1].end) == (since, local_day(now, tz))
 

@@ -162,10 +162,10 @@ def midnight_ms(day: date, tz: str = TZ) -> int:
 
 
 def in_range(truth: dict[str, pl.DataFrame], since: date, tz: str = TZ) -> dict[str, pl.DataFrame]:
-    """The part of ``truth`` a sync from ``since`` holds: members and products modified since its
-    shop-local midnight, transactions processed on a shop-local day since then plus the sales
-    their refunds point to (read by id), and those transactions' items."""
-    lo = midnight_ms(since, tz)
+    """The part of ``truth`` a sync from ``since`` holds: every member and product (``since``
+    bounds the history, not the shop's customers and catalogue), transactions processed on a
+    shop-local day since then plus the sales their refunds point to (read by id), and those
+    transactions' items."""
     tx = truth["transactions"]
     day = pl.from_epoch("processedTime", time_unit="ms").dt.replace_time_zone("UTC").dt.convert_time_zone(tz).dt.date()
     listed = tx.filter(day >= since)
@@ -173,8 +173,6 @@ def in_range(truth: dict[str, pl.DataFrame], since: date, tz: str = TZ) -> dict[
     keep = tx.filter(pl.col("id").is_in(listed["id"].to_list()) | pl.col("id").is_in(parents.to_list()))
     return {
         **truth,
-        "members": truth["members"].filter(pl.col("modified") >= lo),
-        "products": truth["products"].filter(pl.col("modified") >= lo),
         "transactions": keep,
         "items": truth["items"].filter(pl.col("transactionId").is_in(keep["id"].to_list())),
     }

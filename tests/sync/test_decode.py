@@ -208,7 +208,8 @@ def test_money_is_exact_decimal_from_the_json_text():
 def lookup_pages() -> dict[str, bytes]:
     return {
         "employees": page({"id": "4a8b357d1a4622dfa3776067", "firstName": "  Sam ", "lastName": "Budtender  Jr"}, {"id": "other", "firstName": "X", "lastName": None}),
-        "store": json.dumps({"shop": {"id": "2b5748b9a900ffe848d15a6a", "name": "Downtown", "timeZone": "America/New_York"}}).encode(),
+        "store": json.dumps({"shop": {"id": "2b5748b9a900ffe848d15a6a", "name": "Downtown", "timeZone": "America/New_York",
+                                       "created": 1_561_000_000_000}}).encode(),
         "vendors": page({"id": "493c56af2494bed44d4520e4", "name": "Kiva Sales"}),
         "brands": page({"id": "cdc6712f11a39901df8d8c7e", "name": "Kiva (brand list)"}),
         "categories": page({"id": "a200c686b6dc87ec126c275c", "name": "Edibles (list)"}),
@@ -229,12 +230,23 @@ def test_lookup_pages():
     lookups = decoded_lookups()
     assert set(lookups) == {"employees", "shop", "vendors", "brands", "categories", "terminals"}
     assert lookups["employees"].to_dicts() == [
-        {"id": "4a8b357d1a4622dfa3776067", "name": "Sam Budtender Jr", "time_zone": None},
-        {"id": "other", "name": "X", "time_zone": None},
+        {"id": "4a8b357d1a4622dfa3776067", "name": "Sam Budtender Jr", "time_zone": None, "opened_ms": None},
+        {"id": "other", "name": "X", "time_zone": None, "opened_ms": None},
     ]
-    assert lookups["shop"].to_dicts() == [{"id": "2b5748b9a900ffe848d15a6a", "name": "Downtown", "time_zone": "America/New_York"}]
+    # the shop's opening: where a fill of members and products starts (plan.py)
+    assert lookups["shop"].to_dicts() == [
+        {"id": "2b5748b9a900ffe848d15a6a", "name": "Downtown", "time_zone": "America/New_York", "opened_ms": 1_561_000_000_000},
+    ]
     assert shop_timezone(lookups, LA) == "America/New_York"
     assert shop_timezone({}, LA) == LA
+
+
+@pytest.mark.parametrize("created", ['""', '"soon"', "0", "null"])
+def test_a_shop_with_an_unreadable_opening_is_kept_without_one(created):
+    body = b'{"shop": {"id": "s1", "name": "Downtown", "timeZone": "America/New_York", "created": %s}}' % created.encode()
+    decoded = decode_page("store", body, timezone=LA)
+    assert decoded.quarantine.is_empty()
+    assert decoded.frames["shop"].to_dicts() == [{"id": "s1", "name": "Downtown", "time_zone": "America/New_York", "opened_ms": None}]
 
 
 def test_lookups_resolve_names_and_fill_missing_values():
@@ -488,7 +500,7 @@ def test_simulator_lookups_resolve_names(sim, sim_client):
         assert decoded.quarantine.is_empty()
         lookups.update(decoded.frames)
     shop = truth["shop"].row(0, named=True)
-    assert lookups["shop"].rows() == [(shop["id"], shop["name"], shop["timeZone"])]
+    assert lookups["shop"].rows() == [(shop["id"], shop["name"], shop["timeZone"], shop["created"])]
     employees = truth["employees"].select("id", pl.concat_str("firstName", "lastName", separator=" ").alias("expected"))
     got = lookups["employees"].join(employees, on="id")
     assert got.height == truth["employees"].height and (got.get_column("name") == got.get_column("expected")).all()

@@ -65,7 +65,8 @@ def test_incremental_plan_starts_at_the_watermark_minus_the_lookback():
 
 @pytest.mark.parametrize("entity", ["members", "transactions", "products"])
 def test_a_fill_covers_since_to_now_in_windows_of_at_most_seven_days(entity):
-    plan = plan_for(entity, mode="backfill", since=date(2026, 8, 1), watermark_ms=123)
+    history_years = 0 if entity != "transactions" else 5  # members and products reach back that far too
+    plan = plan_for(entity, mode="backfill", since=date(2026, 8, 1), watermark_ms=123, history_years=history_years)
     assert plan.parallel and plan.mode == "backfill" and plan.since == "2026-08-01"
     windows = plan.windows()
     if plan.kind == "days":
@@ -76,6 +77,20 @@ def test_a_fill_covers_since_to_now_in_windows_of_at_most_seven_days(entity):
         assert windows[0].start_ms == local_midnight_ms(date(2026, 8, 1), TZ) and windows[-1].end_ms == to_ms(NOW)
         assert all(w.span_ms <= 7 * DAY_MS for w in windows)
         assert all(b.start_ms == a.end_ms + 1 for a, b in zip(windows, windows[1:], strict=False))
+
+
+@pytest.mark.parametrize("entity", ["members", "products"])
+def test_members_and_products_fill_from_the_shop_opening_however_late_since_is(entity):
+    """Listings filter on ``modified``: a product unchanged since before ``since`` is still in the
+    catalogue, so a fill reads back the default history, or to the shop's opening if older."""
+    five_years = local_midnight_ms(local_day(NOW, TZ) - timedelta(days=round(5 * 365.25)), TZ)
+    opened = to_ms(datetime(2015, 3, 10, 20, tzinfo=UTC))
+    plan = plan_for(entity, mode="backfill", since=date(2026, 11, 1), opened_ms=opened)
+    assert plan.lo == local_midnight_ms(date(2015, 3, 10), TZ) and plan.since == "2026-11-01"
+    for recent in (None, to_ms(datetime(2025, 3, 10, tzinfo=UTC))):  # unknown, or younger than the history
+        assert plan_for(entity, mode="backfill", since=date(2026, 11, 1), opened_ms=recent).lo == five_years
+    transactions = plan_for("transactions", mode="backfill", since=date(2026, 11, 1), opened_ms=opened)
+    assert date.fromordinal(transactions.lo) == date(2026, 11, 1)
 
 
 def test_a_first_run_without_watermark_fills_five_years_back():

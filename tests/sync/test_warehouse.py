@@ -330,3 +330,18 @@ def test_killed_mid_ingest_then_rerun_equals_an_uninterrupted_run(tmp_path):
     proc.wait()
     with Warehouse.open(db) as w:
         assert_same(snapshot(w), expected)
+
+
+def test_a_warehouse_from_before_the_shop_opening_gains_the_column_and_replay_fills_it(tmp_path):
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    with Warehouse.open(db) as w:
+        w.ingest("r", "store", b'{"shop": {"id": "s1", "name": "Downtown", "timeZone": "America/Denver", "created": 1561000000000}}')
+    con = duckdb.connect(str(db))  # as an older build left it: no opened_ms
+    con.execute("ALTER TABLE lookups DROP COLUMN opened_ms")
+    con.close()
+    with Warehouse.open(db) as w:
+        assert w.shop_opened_ms is None and w.timezone == "America/Denver"
+        w.replay()
+        assert w.shop_opened_ms == 1_561_000_000_000

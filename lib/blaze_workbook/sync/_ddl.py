@@ -72,7 +72,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, mode VARCHAR, started_at TIMESTAMPTZ, "
     "ended_at TIMESTAMPTZ, status VARCHAR, calls BIGINT, counts JSON)",
     "CREATE TABLE IF NOT EXISTS lookups (lookup VARCHAR NOT NULL, id VARCHAR NOT NULL, name VARCHAR, "
-    "time_zone VARCHAR, _run_id VARCHAR, _seen_at TIMESTAMPTZ, _version BIGINT, PRIMARY KEY (lookup, id))",
+    "time_zone VARCHAR, opened_ms BIGINT, _run_id VARCHAR, _seen_at TIMESTAMPTZ, _version BIGINT, PRIMARY KEY (lookup, id))",
+    # a warehouse from before the shop's opening was kept gets the column (empty until /store is read again)
+    "ALTER TABLE lookups ADD COLUMN IF NOT EXISTS opened_ms BIGINT",
     "CREATE TABLE IF NOT EXISTS pushed (staging VARCHAR NOT NULL, target VARCHAR NOT NULL, version BIGINT NOT NULL, "
     "context VARCHAR NOT NULL, \"at\" TIMESTAMPTZ, PRIMARY KEY (staging, target))",
 )

@@ -254,7 +254,7 @@ class _CartKeys(msgspec.Struct):
     items: list[dict[str, msgspec.Raw]] | None = None
 
 
-_LOOKUP_PATHS: tuple[Path, ...] = (("id",), ("name",), ("firstName",), ("lastName",), ("timeZone",))
+_LOOKUP_PATHS: tuple[Path, ...] = (("id",), ("name",), ("firstName",), ("lastName",), ("timeZone",), ("created",))
 
 
 @cache

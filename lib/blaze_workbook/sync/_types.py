@@ -32,7 +32,7 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
     "payload": pl.String(),
 }
-LOOKUP_SCHEMA: dict[str, pl.DataType] = {"id": pl.String(), "name": pl.String(), "time_zone": pl.String()}
+LOOKUP_SCHEMA: dict[str, pl.DataType] = {"id": pl.String(), "name": pl.String(), "time_zone": pl.String(), "opened_ms": pl.Int64()}
 
 
 def dtype(kind: str) -> pl.DataType:

@@ -282,17 +282,26 @@ def decode_page(
 
 
 def _lookup_frame(entity: str, records: list[Any], kept: list[msgspec.Raw], quarantine: _Quarantine, drift: Counter[str]) -> pl.DataFrame:
-    """``id, name, time_zone`` of look-up records; a person's name is first + ' ' + last."""
+    """``id, name, time_zone, opened_ms`` of look-up records; a person's name is first + ' ' + last.
+
+    ``opened_ms`` is the shop's ``created`` (where members and products can begin, see
+    ``plan.py``); an unreadable one is carried as NULL, never a reason to drop the shop.
+    """
     name = LOOKUP_ENTITIES[entity]
     cols = Columns(len(records))
     for target, path in (("id", "id"), ("name", "name"), ("__first", "firstName"), ("__last", "lastName"), ("time_zone", "timeZone")):
         cols.put(target, _coerce.text(walk(records, (path,)), f"{name}.{path}", drift), pl.String())
+    opened: list[Any] = [None] * len(records)
+    if name == "shop":
+        read = _coerce.epoch_ms(walk(records, ("created",)), "shop.created", drift)
+        opened = [None if i in read.bad else v for i, v in enumerate(read.values)]
+    cols.put("opened_ms", _coerce.Result(opened), pl.Int64())
     cols.require("id", "record has no id")
     quarantine.add_bad(entity, cols, "id", kept)
     if not records:
         return pl.DataFrame(schema=LOOKUP_SCHEMA)
     display = person_name(pl.col("__first"), pl.col("__last")) if name in PERSON_LOOKUPS else pl.col("name")
-    return cols.frame().filter(cols.keep()).select(pl.col("id"), display.alias("name"), pl.col("time_zone"))
+    return cols.frame().filter(cols.keep()).select(pl.col("id"), display.alias("name"), pl.col("time_zone"), pl.col("opened_ms"))
 
 
 __all__ = [

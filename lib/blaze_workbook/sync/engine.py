@@ -173,6 +173,7 @@ class _Sync:
         if lookups.run:
             summary.entities.append(self._guard("lookups", self._lookups))
             self.tz = self.wh.timezone
+            plans = self._replan(plans, decisions)
         elif "lookups" in chosen and (plans or not main):
             summary.entities.append(EntityResult("lookups", "skipped", lookups.message))
         results: dict[str, EntityResult] = {}
@@ -193,7 +194,23 @@ class _Sync:
     def _new_plan(self, entity: str, decision: _Decision) -> Plan:
         return new_plan(entity, run_id=self.run_id, mode=self.mode, since=self.since,
                         watermark_ms=None if self.mode == "backfill" else decision.watermark_ms,
-                        lookback=self.lookback, now=self.now, tz=self.tz, history_years=self.history_years)
+                        lookback=self.lookback, now=self.now, tz=self.tz, history_years=self.history_years,
+                        opened_ms=self.wh.shop_opened_ms)
+
+    def _replan(self, plans: dict[str, Plan], decisions: dict[str, _Decision]) -> dict[str, Plan]:
+        """The plans made before the look-ups, made again with what ``/store`` said.
+
+        A first run plans with the fallback time zone and without the shop's opening day (the
+        plans are stored before any call, for a kill to resume). No page of them is fetched yet,
+        so each is replaced, and stored again, where the shop's time zone or opening moves it.
+        """
+        fresh = {e: p for e, p in plans.items() if decisions[e].resume is None}
+        for entity, plan in fresh.items():
+            again = self._new_plan(entity, decisions[entity])
+            if again != plan:
+                checkpoint(self.wh, self.run_id, entity, {"cursor": again.cursor()}, "planned")
+                plans = {**plans, entity: again}
+        return plans
 
     def _decide(self, entity: str) -> _Decision:
         state = self.wh.state(entity) or {}

@@ -199,23 +199,23 @@ def new_plan(
     now: datetime,
     tz: str,
     history_years: int = DEFAULT_HISTORY_YEARS,
+    opened_ms: int | None = None,
 ) -> Plan:
     """The plan of a new sync of ``entity``.
 
     Incremental with a watermark: from the watermark minus the lookback (members and products:
     that instant; transactions: its shop-local day, so the trailing days are pulled again for
-    refunds and late edits). A backfill, or a first sync without a watermark: from ``since`` (its
-    shop-local midnight) or ``history_years`` back, windows fetched in parallel.
+    refunds and late edits). A backfill, or a first sync without a watermark: windows fetched in
+    parallel from :func:`fill_start`.
     """
     end_ms = to_ms(now)
-    fill = mode == "backfill" or watermark_ms is None
-    if fill:
-        start_day = since or (local_day(now, tz) - timedelta(days=round(365.25 * history_years)))
-        start_ms = local_midnight_ms(start_day, tz)
-    else:
-        assert watermark_ms is not None
-        start_ms = watermark_ms - int(lookback.total_seconds() * 1000)
     kind = kind_of(entity)
+    if mode == "backfill" or watermark_ms is None:
+        fill = True
+        start_ms = local_midnight_ms(fill_start(kind, since, now, tz, history_years, opened_ms), tz)
+    else:
+        fill = False
+        start_ms = watermark_ms - int(lookback.total_seconds() * 1000)
     if kind == "days":
         lo, hi = local_day(start_ms, tz).toordinal(), local_day(now, tz).toordinal()
     else:
@@ -224,6 +224,23 @@ def new_plan(
         entity=entity, plan_id=run_id, mode=mode, since=since.isoformat() if since else None, kind=kind,
         lo=min(lo, hi), hi=hi, parallel=fill, end_ms=end_ms,
     )
+
+
+def fill_start(kind: Kind, since: date | None, now: datetime, tz: str, history_years: int, opened_ms: int | None) -> date:
+    """The shop-local day a fill starts on.
+
+    Transactions: ``since``, else ``history_years`` back. Members and products are the shop's
+    current customers and catalogue, needed whole however short the history asked for: the
+    listings filter on ``modified``, so a product unchanged since before ``since`` would be
+    missed. They start ``history_years`` back, or earlier where ``since`` or the day the shop
+    opened (``/store``'s ``created``) is earlier. The opening alone is no floor: members belong
+    to the company, and a catalogue can be older than the shop that carries it.
+    """
+    history = local_day(now, tz) - timedelta(days=round(365.25 * history_years))
+    if kind == "days":
+        return since or history
+    opened = history if opened_ms is None else local_day(opened_ms, tz)
+    return min(history, opened, since or history)
 
 
 def tail_start(plan: Plan, newest_ms: int | None, lookback: timedelta, tz: str) -> int:
@@ -256,6 +273,7 @@ __all__ = [
     "Plan",
     "check_entities",
     "check_mode",
+    "fill_start",
     "kind_of",
     "local_midnight_ms",
     "new_plan",

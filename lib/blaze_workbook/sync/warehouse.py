@@ -182,10 +182,10 @@ class Warehouse:
             return self._con.sql(query, params=params).pl()
 
     def lookups(self) -> dict[str, pl.DataFrame]:
-        """Look-up table name -> ``id, name, time_zone`` (the shop: in the order it was seen)."""
+        """Look-up table name -> ``id, name, time_zone, opened_ms`` (the shop: in the order it was seen)."""
         with self._lock:
             if self._lookups is None:
-                frame = self.sql("SELECT lookup, id, name, time_zone FROM lookups ORDER BY lookup, _version, id")
+                frame = self.sql("SELECT lookup, id, name, time_zone, opened_ms FROM lookups ORDER BY lookup, _version, id")
                 self._lookups = {
                     name: frame.filter(pl.col("lookup") == name).drop("lookup")
                     for name in frame.get_column("lookup").unique().to_list()
@@ -196,6 +196,14 @@ class Warehouse:
     def timezone(self) -> str:
         """The shop's time zone when ``/store`` was ingested, else the fallback."""
         return shop_timezone(self.lookups(), self.timezone_fallback)
+
+    @property
+    def shop_opened_ms(self) -> int | None:
+        """When the shop was created (``/store``'s ``created``, epoch ms), if it was read."""
+        shop = self.lookups().get("shop")
+        if shop is None or shop.height == 0:
+            return None
+        return shop.get_column("opened_ms").min()
 
     def typed_frame(self, table: Table | str) -> pl.DataFrame:
         """The typed table as stored (bookkeeping columns included, look-ups unresolved)."""
@@ -362,15 +370,15 @@ class Warehouse:
             frame = page.frames[name].unique(subset="id", keep="last", maintain_order=True).with_columns(pl.lit(0).alias("_modified_ms"))
             existing = _frame(
                 con,
-                "SELECT id, name, time_zone, 0::BIGINT AS _modified_ms, _run_id, _seen_at, _version FROM lookups "
+                "SELECT id, name, time_zone, opened_ms, 0::BIGINT AS _modified_ms, _run_id, _seen_at, _version FROM lookups "
                 "WHERE lookup = $l AND id IN (SELECT unnest($keys))",
                 {"l": name, "keys": frame.get_column("id").to_list()},
             )
-            columns = ["id", "name", "time_zone", "_modified_ms"]
+            columns = ["id", "name", "time_zone", "opened_ms", "_modified_ms"]
             if existing.height == 0:  # every id is new: nothing to compare
                 inserts, replaces, found = stamped(frame, columns, **stamp), None, {"new": frame.height}
             else:
-                classified = classify(frame, existing, ["id"], ["name", "time_zone"])
+                classified = classify(frame, existing, ["id"], ["name", "time_zone", "opened_ms"])
                 inserts, replaces = split_writes(classified, columns, ["id"], **stamp)
                 found = counts(classified)
             tag = pl.lit(name).alias("lookup")

@@ -214,5 +214,5 @@ def truth(w: World) -> dict[str, pl.DataFrame]:
            "products": products(w, ids)}
     out.update(_small(w, ids))
     out["shop"] = pl.DataFrame({"id": [s.shop_id], "companyId": [s.company_id], "name": [s.name],
-                                "timeZone": [w.tz], "license": [s.license]})
+                                "timeZone": [w.tz], "license": [s.license], "created": [s.created]})
     return out
