@@ -217,7 +217,7 @@ class _Selection:
         e_mask[pg.existing_rows] = True
         b_mask = np.zeros(pg.rows_blaze, dtype=bool)
         b_mask[pg.blaze_rows] = True
-        order = (np.cumsum(b_mask, dtype=np.int64) - 1)[pg.blaze_rows]  # a pair's Blaze row among the kept ones
+        order = (np.cumsum(b_mask, dtype=np.int64 if pg.rows_blaze >= 2**31 else np.int32) - 1)[pg.blaze_rows]  # a pair's Blaze row among the kept ones
         return cls(pl.Series(e_mask), pl.Series(b_mask), order)
 
     def existing_values(self, frame: pl.DataFrame) -> pl.DataFrame:
