@@ -236,9 +236,9 @@ def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Se
     groups = _groups(p.fields, rows)
     e_keys, b_keys, pg = _keys(p, groups[0], rows)
     orphans = _orphans(p, e_keys, b_keys, hashes)
-    if keep:
-        hashes[("existing", p.table.legacy)] = e_keys.get_column(P.HASH)
-        hashes[("blaze", p.table.legacy)] = b_keys.get_column(P.HASH)
+    if keep:  # sorted already when the pairing sorted them (the orphan counts sort them otherwise)
+        e_hashes, b_hashes = pg.sorted_hashes or (e_keys.get_column(P.HASH), b_keys.get_column(P.HASH))
+        hashes[("existing", p.table.legacy)], hashes[("blaze", p.table.legacy)] = e_hashes, b_hashes
     per_field: dict[str, list[pl.DataFrame]] = {f.name: [] for f in p.fields}
     sel = _Selection.of(pg)
     for i, group in enumerate(groups):

@@ -139,6 +139,9 @@ class Pairing:
     rows_blaze: int
     existing: KeyStats
     blaze: KeyStats
+    #: each side's non-NULL key hashes, sorted, when the pairing sorted them: a parent table's
+    #: are what its children's orphan counts look up (:func:`count_orphans` sorts them otherwise)
+    sorted_hashes: tuple[pl.Series, pl.Series] | None = None
 
     @property
     def matched(self) -> int:
@@ -180,7 +183,7 @@ def _runs(hashes: pl.Series) -> tuple[pl.DataFrame, KeyStats]:
     return ordered, _stats(ordered, hashes.len())
 
 
-def _pairs_by_hash(existing: pl.DataFrame, blaze: pl.DataFrame) -> tuple[pl.DataFrame, KeyStats, KeyStats]:
+def _pairs_by_hash(existing: pl.DataFrame, blaze: pl.DataFrame) -> tuple[pl.DataFrame, KeyStats, KeyStats, tuple[pl.Series, pl.Series]]:
     """Pairs on (hash, position), by a sorted merge: each side's hashes sorted (rows numbered
     within a hash), then every existing row finds, by binary search, the last Blaze row of the
     greatest Blaze hash not above its own; an equal hash with a position that Blaze reaches pairs.
@@ -203,14 +206,16 @@ def _pairs_by_hash(existing: pl.DataFrame, blaze: pl.DataFrame) -> tuple[pl.Data
         pl.DataFrame({_ROW: e.get_column(_ROW).filter(pl.Series(found)), f"{_ROW}_b": b.get_column(_ROW).gather(at), POS: e_pos[found]}),
         e_stats,
         b_stats,
+        (e.get_column(HASH), b.get_column(HASH)),
     )
 
 
 def _match(existing: pl.DataFrame, blaze: pl.DataFrame, by: list[str]) -> Pairing | None:
     """The pairing on ``by``; ``None`` when ``by`` is the hash and a pair's check hashes differ."""
     n = existing.height
+    ordered = None
     if by == [HASH]:
-        pairs, e_stats, b_stats = _pairs_by_hash(existing, blaze)
+        pairs, e_stats, b_stats, ordered = _pairs_by_hash(existing, blaze)
     else:
         e_num, b_num = _numbered(existing, by), _numbered(blaze, by)
         pairs = e_num.join(b_num, on=[*by, POS], how="inner", suffix="_b")  # the n-th row of a key meets the n-th
@@ -228,7 +233,7 @@ def _match(existing: pl.DataFrame, blaze: pl.DataFrame, by: list[str]) -> Pairin
         checks = existing.get_column(CHECK).to_numpy()[existing_rows], blaze.get_column(CHECK).to_numpy()[blaze_rows]
         if not np.array_equal(*checks):
             return None
-    return Pairing(existing_rows, blaze_rows, position[found], n, blaze.height, e_stats, b_stats)
+    return Pairing(existing_rows, blaze_rows, position[found], n, blaze.height, e_stats, b_stats, ordered)
 
 
 def pair(existing: pl.DataFrame, blaze: pl.DataFrame) -> Pairing:
