@@ -69,6 +69,7 @@ def simulate(
     fault_latency_spike_rate: Annotated[float, _fault("Fraction of calls with a latency spike.")] = 0.0,
     fault_latency_spike_ms: Annotated[float, _fault("Length of a latency spike.")] = 2_000.0,
     fault_bad_record_rate: Annotated[float, _fault("Fraction of records sent broken (no id, wrong types, ...).")] = 0.0,
+    fault_capped_ranges: Annotated[bool, _fault("Members and products/modified refuse ranges over 7 days (400).")] = False,
     export_truth: Annotated[Path | None, typer.Option(help="Write the data as parquet into DIR and exit.")] = None,
     ready_file: Annotated[Path | None, typer.Option(help="Write the base URL into this file once serving.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",

@@ -268,10 +268,11 @@ INSTANTS = st.datetimes(datetime(2019, 1, 1), datetime(2031, 1, 1), timezones=st
 
 
 def _check_contiguous(windows: list) -> None:
+    """No gap, no overlap; every window at most 7 days but a fill's head (from 1970, Plan.windows)."""
     for w in windows:
         if isinstance(w, DayWindow):
             assert 1 <= w.days <= MAX_WINDOW_DAYS
-        else:
+        elif w is not windows[0] or w.start_ms != 0:
             assert 1 <= w.span_ms <= MAX_WINDOW_DAYS * 86_400_000
     for a, b in itertools.pairwise(windows):  # no gap, no overlap inside one plan
         if isinstance(a, DayWindow):
@@ -311,10 +312,13 @@ def test_a_backfill_plan_covers_since_to_now_from_the_local_midnight(entity, tz,
                     opened_ms=opened)
     windows = plan.windows()
     _check_contiguous(windows)
-    assert len(windows) == -(-(plan.hi - plan.lo + 1) // (MAX_WINDOW_DAYS if plan.kind == "days" else MAX_WINDOW_DAYS * 86_400_000))
+    weekly = -(-(plan.hi - plan.lo + 1) // (MAX_WINDOW_DAYS if plan.kind == "days" else MAX_WINDOW_DAYS * 86_400_000))
+    assert len(windows) == weekly + (plan.kind == "ms")
     if plan.kind == "ms":
         history = local_day(now, tz) - timedelta(days=round(365.25 * DEFAULT_HISTORY_YEARS))
         first = min(since, history, history if opened is None else local_day(opened, tz))
+        head, windows = windows[0], windows[1:]  # the head: everything modified before the fill's start
+        assert (head.start_ms, head.end_ms) == (0, local_midnight_ms(first, tz) - 1)
         assert windows[0].start_ms == local_midnight_ms(first, tz) and windows[-1].end_ms == to_ms(now)
     else:
         assert (windows[0].start, windows[-1].end) == (since, local_day(now, tz))

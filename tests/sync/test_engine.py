@@ -73,10 +73,12 @@ def test_a_fill_covers_since_to_now_in_windows_of_at_most_seven_days(entity):
         assert windows[0].start == date(2026, 8, 1) and windows[-1].end == local_day(NOW, TZ)
         assert all(w.days <= 7 for w in windows)
         assert all(b.start == a.end + timedelta(days=1) for a, b in zip(windows, windows[1:], strict=False))
-    else:
-        assert windows[0].start_ms == local_midnight_ms(date(2026, 8, 1), TZ) and windows[-1].end_ms == to_ms(NOW)
-        assert all(w.span_ms <= 7 * DAY_MS for w in windows)
+    else:  # after the head: everything modified before the fill's start, in one window
+        assert plan.is_head(0) and windows[0] == MillisWindow(0, local_midnight_ms(date(2026, 8, 1), TZ) - 1)
+        assert windows[-1].end_ms == to_ms(NOW)
+        assert all(w.span_ms <= 7 * DAY_MS for w in windows[1:])
         assert all(b.start_ms == a.end_ms + 1 for a, b in zip(windows, windows[1:], strict=False))
+        assert not plan.tail(to_ms(NOW) - DAY_MS).windows()[0].start_ms == 0  # the tail has no head
 
 
 @pytest.mark.parametrize("entity", ["members", "products"])
@@ -87,6 +89,9 @@ def test_members_and_products_fill_from_the_shop_opening_however_late_since_is(e
     opened = to_ms(datetime(2015, 3, 10, 20, tzinfo=UTC))
     plan = plan_for(entity, mode="backfill", since=date(2026, 11, 1), opened_ms=opened)
     assert plan.lo == local_midnight_ms(date(2015, 3, 10), TZ) and plan.since == "2026-11-01"
+    assert plan.windows()[0] == MillisWindow(0, plan.lo - 1)  # and the head reaches before even that
+    # given up on, the head leaves the watermark at the fill's start, not at 1970
+    assert watermark_for(plan.with_unsettled(0, TZ), plan.hi) == plan.lo
     for recent in (None, to_ms(datetime(2025, 3, 10, tzinfo=UTC))):  # unknown, or younger than the history
         assert plan_for(entity, mode="backfill", since=date(2026, 11, 1), opened_ms=recent).lo == five_years
     transactions = plan_for("transactions", mode="backfill", since=date(2026, 11, 1), opened_ms=opened)

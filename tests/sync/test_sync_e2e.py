@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import polars as pl
 import pytest
 
 from _fixtures_sim import tiny_config
@@ -146,6 +147,41 @@ def test_cadence_skips_entities_synced_recently_unless_forced(quiet, wh):
     # the schedule's products-only run still refreshes the look-ups first
     products_only = run_sync(settings(quiet), wh, now=now + timedelta(minutes=20), entities=["products"], push=False)
     assert [(e.entity, e.status) for e in products_only.entities] == [("lookups", "synced"), ("products", "synced")]
+
+
+# --------------------------------------------------------------------------- members and products whole
+
+
+def _opened_midnight(sim) -> int:
+    from zoneinfo import ZoneInfo
+
+    opened = datetime.fromtimestamp(int(sim.truth()["shop"]["created"][0]) / 1000, UTC).astimezone(ZoneInfo(TZ))
+    return int(datetime.combine(opened.date(), datetime.min.time(), ZoneInfo(TZ)).timestamp() * 1000)
+
+
+def test_a_backfill_reads_every_member_and_product_however_late_since_is(quiet, wh, tmp_path):
+    """A week of history still brings the whole catalogue: with the weekly windows cut at the
+    shop's opening (``history_years=0``), what is older comes from the fill's head window. An
+    API that holds every listing to 7 days refuses the head: the fill goes on without it and says so."""
+    truth, since, now = quiet.truth(), days_back(quiet, 7), sim_now(quiet) + timedelta(days=1)
+    opened = _opened_midnight(quiet)
+    older = {name: truth[name].filter(pl.col("modified") < opened)["id"].to_list() for name in ("members", "products")}
+    assert older["products"], "the simulator's catalogue is older than its shop: the head has work"
+    run = {"mode": "backfill", "entities": ["members", "products"], "since": since, "now": now, "push": False,
+           "history_years": 0, "cadence": {"lookups": 0}}
+    summary = run_sync(settings(quiet), wh, **run)
+    assert summary.ok, str(summary)
+    want = expected(truth)
+    assert diff(want["customers"], warehouse_rows(wh, "customers")) == {}
+    assert diff(want["products"], warehouse_rows(wh, "products")) == {}
+
+    quiet.set_faults(capped_ranges=True)
+    with Warehouse.open(tmp_path / "capped.duckdb") as capped:
+        refused = run_sync(settings(quiet), capped, **run)
+        assert refused.ok, str(refused)
+        for entity, table in (("members", "customers"), ("products", "products")):
+            assert "not read: the API refused one window reaching back" in refused.entity(entity).message
+            assert sorted(warehouse_rows(capped, table)) == sorted(set(want[table]) - set(older[entity]))
 
 
 # --------------------------------------------------------------------------- moving records

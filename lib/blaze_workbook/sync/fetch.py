@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..blaze.client import BlazeClient, RawPage
-from ..blaze.paging import Window
-from ..errors import NotFoundError
+from ..blaze.paging import Window, local_day
+from ..blaze.endpoints import EndpointSpec
+from ..errors import BadRequestError, NotFoundError
 from ..mapping import CUSTOMERS, PRODUCTS, TRANSACTIONS, Table
 from .passes import Pass
 from .plan import Plan, spec_for, tail_start, watermark_for
@@ -101,6 +102,8 @@ class EntitySync:
         pending = plan.pending()
         self.emit("start", self.entity, windows=len(plan.windows()), done=len(plan.done),
                   message="" if plan.phase == "main" else f"tail, pass {plan.tail_pass}")
+        if pending and plan.is_head(pending[0][0]):
+            plan = self._head(plan, pending.pop(0)[1])
         if plan.parallel and plan.phase == "main" and len(pending) > 1 and self.concurrency > 1:
             index_of = {window: index for index, window in pending}
             passes: dict[Window, Pass] = {}
@@ -136,7 +139,25 @@ class EntitySync:
             retry.append((index_of[window], window, current))
         return plan
 
-    def _window(self, plan: Plan, index: int, window: Window, first: Pass | None = None) -> Plan:
+    def _head(self, plan: Plan, window: Window) -> Plan:
+        """The head of a fill (``Plan.windows``), asked once with the 7-day cap lifted.
+
+        An API that holds to the cap answers 400: the head is then marked done with a warning
+        in the entity's message, and the fill keeps its weekly windows from ``lo``.
+        """
+        try:
+            return self._window(plan, 0, window, spec=replace(self.spec, max_window_days=None))
+        except BadRequestError as exc:
+            note = (f"records last changed before {local_day(plan.lo, self.tz)} not read: the API refused one window "
+                    f"reaching back ({exc.message})")
+            log.warning("%s: %s", self.entity, note)
+            self.result.message = f"{self.result.message}; {note}" if self.result.message else note
+            done = plan.with_done(0)
+            self._mark(done)
+            return done
+
+    def _window(self, plan: Plan, index: int, window: Window, first: Pass | None = None, *,
+                spec: EndpointSpec | None = None) -> Plan:
         """List one window until a pass holds still (or ``max_passes``); returns the plan with it done."""
         previous = first
         number = first.number if first else 0
@@ -147,7 +168,7 @@ class EntitySync:
             if number > 1:
                 self.result.refetched += 1
             current = Pass(window, number)
-            with closing(self.client.iter_pages(self.spec, window)) as pages:
+            with closing(self.client.iter_pages(spec or self.spec, window)) as pages:
                 for page in pages:
                     current.add(page)
                     if not page.last:

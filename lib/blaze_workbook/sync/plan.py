@@ -43,6 +43,8 @@ MODES: tuple[str, ...] = ("incremental", "backfill", "replay")
 DEFAULT_HISTORY_YEARS = 5
 #: the widest window any listing endpoint accepts [PAG, TXN]
 MAX_WINDOW_DAYS = 7
+#: where the head window of a members or products fill starts (see :meth:`Plan.windows`)
+HEAD_START_MS = 0
 
 Kind = Literal["ms", "days"]
 Phase = Literal["main", "tail"]
@@ -122,12 +124,24 @@ class Plan:
     floor_ms: int | None = None
     #: tail passes made so far
     tail_pass: int = 0
+    #: a fill of members or products: window 0 is the head, everything modified before ``lo``
+    head: bool = False
 
     def windows(self) -> list[Window]:
-        """The range cut into windows of at most 7 days, oldest first (deterministic)."""
+        """The range cut into windows of at most 7 days, oldest first (deterministic).
+
+        With ``head``, window 0 is ``[HEAD_START_MS, lo)``: members and products last changed
+        before the fill's start are still customers and catalogue. It is the one window wider
+        than 7 days, asked once with the cap lifted (``fetch.py``); the cap of [PAG] is stated
+        for "most endpoints" and only for ``/transactions`` in particular [TXN].
+        """
         if self.kind == "days":
             return WindowStepper.days(date.fromordinal(self.lo), date.fromordinal(self.hi), max_days=MAX_WINDOW_DAYS).windows()
-        return WindowStepper.epoch_ms(self.lo, self.hi, max_days=MAX_WINDOW_DAYS).windows()
+        head: list[Window] = [MillisWindow(HEAD_START_MS, self.lo - 1)] if self.head and self.lo > HEAD_START_MS else []
+        return head + WindowStepper.epoch_ms(self.lo, self.hi, max_days=MAX_WINDOW_DAYS).windows()
+
+    def is_head(self, index: int) -> bool:
+        return self.head and index == 0 and self.lo > HEAD_START_MS
 
     def pending(self) -> list[tuple[int, Window]]:
         return [(i, w) for i, w in enumerate(self.windows()) if i not in self.done]
@@ -143,19 +157,23 @@ class Plan:
         return replace(self, done=self.done | frozenset(indexes))
 
     def with_unsettled(self, index: int, tz: str) -> Plan:
-        start = self.window_start_ms(index, tz)
+        # the head's records that moved left it for now, where the tail reads them: its start
+        # (1970) is no place for the watermark
+        start = self.lo if self.is_head(index) else self.window_start_ms(index, tz)
         floor = start if self.floor_ms is None else min(self.floor_ms, start)
         return replace(self, unsettled=self.unsettled + 1, floor_ms=floor, done=self.done | {index})
 
     def tail(self, lo: int) -> Plan:
         """The re-pull of ``[lo, hi]`` after a parallel fill, as a fresh phase."""
-        return replace(self, phase="tail", lo=max(self.lo, min(lo, self.hi)), done=frozenset(), tail_pass=self.tail_pass + 1)
+        return replace(self, phase="tail", lo=max(self.lo, min(lo, self.hi)), done=frozenset(), tail_pass=self.tail_pass + 1,
+                       head=False)
 
     def cursor(self) -> dict[str, Any]:
         return {
             "plan": self.plan_id, "mode": self.mode, "since": self.since, "kind": self.kind, "lo": self.lo,
             "hi": self.hi, "parallel": self.parallel, "end_ms": self.end_ms, "phase": self.phase,
             "done": sorted(self.done), "unsettled": self.unsettled, "floor_ms": self.floor_ms, "tail_pass": self.tail_pass,
+            "head": self.head,
         }
 
     @classmethod
@@ -171,7 +189,7 @@ class Plan:
                 done=frozenset(int(i) for i in cursor.get("done", ())),
                 unsettled=int(cursor.get("unsettled") or 0),
                 floor_ms=None if cursor.get("floor_ms") is None else int(cursor["floor_ms"]),
-                tail_pass=int(cursor.get("tail_pass", 0)),
+                tail_pass=int(cursor.get("tail_pass", 0)), head=bool(cursor.get("head", False)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -222,7 +240,7 @@ def new_plan(
         lo, hi = start_ms, end_ms
     return Plan(
         entity=entity, plan_id=run_id, mode=mode, since=since.isoformat() if since else None, kind=kind,
-        lo=min(lo, hi), hi=hi, parallel=fill, end_ms=end_ms,
+        lo=min(lo, hi), hi=hi, parallel=fill, end_ms=end_ms, head=fill and kind == "ms",
     )
 
 
@@ -266,6 +284,7 @@ __all__ = [
     "ALL_ENTITIES",
     "DEFAULT_HISTORY_YEARS",
     "ENTITY_CALLS",
+    "HEAD_START_MS",
     "ENTITY_ENDPOINTS",
     "LOOKUP_ENTITIES",
     "MAIN_ENTITIES",

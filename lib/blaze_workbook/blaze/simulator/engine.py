@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from ...errors import BadRequestError
 from .dataset import Dataset
 from .endpoints import Endpoint, build_query
+from .params import MAX_TRANSACTION_DAYS, RANGE_TOO_LONG
 from .faults import CallFaults, FaultInjector, Faults
 from .ratelimit import SlidingWindowLimiter
 from .settings import SimulatorConfig
@@ -194,6 +195,9 @@ class Engine:
             return 200, orjson.dumps(points)
         with self.lock:
             q, limit = build_query(ep, query, ds.now_ms, self.tz)
+            if self.injector.faults.capped_ranges and ep.dates == "ms" and q.start_ms is not None and q.end_ms is not None \
+                    and q.end_ms - q.start_ms + 1 > MAX_TRANSACTION_DAYS * 86_400_000:
+                raise BadRequestError(RANGE_TOO_LONG)
             if cf.move and q.skip > 0 and ep.entity in _PAGED_MOVABLE:
                 ds.touch(_PAGED_MOVABLE[ep.entity], self.injector.move_rng, insert=cf.move_inserts)
                 self.stats.move(cf.move_inserts)

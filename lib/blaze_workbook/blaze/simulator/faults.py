@@ -92,6 +92,9 @@ class Faults:
     latency_spike_ms: float = 2_000.0
     #: fraction of member, transaction and product records sent broken (one of ``BAD_RECORD_KINDS``)
     bad_record_rate: float = 0.0
+    #: epoch-ms listings (members, products/modified) refuse a range over 7 days with a 400, as
+    #: ``/transactions`` always does: the stricter reading of [PAG]'s "most endpoints" cap
+    capped_ranges: bool = False
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "hang_rate", "truncate_rate", "invalid_json_rate", "drift_rate", "move_rate",
