@@ -27,7 +27,7 @@ writes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -197,36 +197,38 @@ def _read(frame: Frame, columns: list[str], rows: int) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class _Selection:
-    """Where the matched pairs' values are, per side: read a side's column, keep the matched rows
-    (a filter: sequential, chunk by chunk), and the existing side is in pair order already (its
-    rows ascend); the Blaze side's kept rows are put in pair order by ``blaze_order``.
+class _Side:
+    """Where one side's values for the matched pairs are: a side's columns are read, the rows in
+    ``keep`` kept (``None``: all), made one chunk (gathering from one chunk is several times
+    faster), and pairs ``i:j`` are rows ``order[i:j]`` of that (``None``: rows ``i:j``).
 
-    Why: gathering 11 M pairs out of 57 M Blaze item rows needed the whole column in one chunk
-    (a copy of every row, most of them unmatched) and a gather missing the cache on every row;
-    a filter first copies only the matched rows, and the gather then runs over those.
+    Why two ways: when most of a side's rows are matched (customers, transactions), one copy of
+    the column and a gather by row is cheapest; when few are (11 M pairs out of 57 M Blaze item
+    rows at 100x), a filter first copies only the matched rows, and the gather runs over those
+    (the whole column in one chunk cost a copy of every row and a gather missing the cache).
     """
 
-    existing: pl.Series
-    blaze: pl.Series
-    blaze_order: np.ndarray
+    keep: pl.Series | None
+    order: np.ndarray | None
 
     @classmethod
-    def of(cls, pg: P.Pairing) -> "_Selection":
-        e_mask = np.zeros(pg.rows_existing, dtype=bool)
-        e_mask[pg.existing_rows] = True
-        b_mask = np.zeros(pg.rows_blaze, dtype=bool)
-        b_mask[pg.blaze_rows] = True
-        order = (np.cumsum(b_mask, dtype=np.int64 if pg.rows_blaze >= 2**31 else np.int32) - 1)[pg.blaze_rows]  # a pair's Blaze row among the kept ones
-        return cls(pl.Series(e_mask), pl.Series(b_mask), order)
+    def of(cls, rows: np.ndarray, height: int) -> _Side:
+        """``rows``: the side's row of each pair (the existing side's ascend); ``height``: its rows."""
+        if len(rows) * 2 >= height:  # mostly matched: gather from the whole column
+            ascending_all = len(rows) == height and (height == 0 or (rows[0] == 0 and rows[-1] == height - 1))
+            return cls(None, None if ascending_all else rows)
+        mask = np.zeros(height, dtype=bool)
+        mask[rows] = True
+        if len(rows) < 2 or bool(np.all(rows[1:] > rows[:-1])):  # ascending: kept rows are in pair order
+            return cls(pl.Series(mask), None)
+        order = (np.cumsum(mask, dtype=np.int64 if height >= 2**31 else np.int32) - 1)[rows]  # a pair's row among the kept
+        return cls(pl.Series(mask), order)
 
-    def existing_values(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The existing side's values, one row per pair in pair order."""
-        return frame.filter(self.existing).rechunk()
+    def values(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return (frame if self.keep is None else frame.filter(self.keep)).rechunk()
 
-    def blaze_values(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The Blaze side's matched rows (in Blaze row order, one chunk): gather with ``blaze_order``."""
-        return frame.filter(self.blaze).rechunk()
+    def pairs(self, values: pl.DataFrame, start: int, stop: int) -> pl.DataFrame:
+        return values.slice(start, stop - start) if self.order is None else P.take(values, self.order[start:stop])
 
 
 def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Series], *, keep: bool) -> tuple[TableResult, pl.DataFrame]:
@@ -239,21 +241,22 @@ def _compare_table(p: Plan, chunk_rows: int, hashes: dict[tuple[str, str], pl.Se
     if keep:  # sorted already when the pairing sorted them (the orphan counts sort them otherwise)
         e_hashes, b_hashes = pg.sorted_hashes or (e_keys.get_column(P.HASH), b_keys.get_column(P.HASH))
         hashes[("existing", p.table.legacy)], hashes[("blaze", p.table.legacy)] = e_hashes, b_hashes
+    pg = replace(pg, sorted_hashes=None)  # not held through the fields (57 M Blaze item hashes at 100x)
     per_field: dict[str, list[pl.DataFrame]] = {f.name: [] for f in p.fields}
-    sel = _Selection.of(pg)
+    e_side, b_side = _Side.of(pg.existing_rows, pg.rows_existing), _Side.of(pg.blaze_rows, pg.rows_blaze)
     for i, group in enumerate(groups):
         if not group:
             break
         if i == 0:  # read with the keys
-            e_vals, b_vals = sel.existing_values(e_keys.select(f.e for f in group)), sel.blaze_values(b_keys.select(f.b for f in group))
+            e_vals, b_vals = e_side.values(e_keys.select(f.e for f in group)), b_side.values(b_keys.select(f.b for f in group))
             e_keys, b_keys = e_keys.drop(f.e for f in group), None
         else:
-            e_vals = sel.existing_values(_read(p.existing, [f.name for f in group], rows).rename({f.name: f.e for f in group}))
-            b_vals = sel.blaze_values(_read(p.blaze, [f.name for f in group], rows).rename({f.name: f.b for f in group}))
+            e_vals = e_side.values(_read(p.existing, [f.name for f in group], rows).rename({f.name: f.e for f in group}))
+            b_vals = b_side.values(_read(p.blaze, [f.name for f in group], rows).rename({f.name: f.b for f in group}))
         for start in range(0, max(pg.matched, 1), chunk_rows):
             part = slice(start, start + chunk_rows)
             matched = (
-                e_vals.slice(start, chunk_rows).hstack(P.take(b_vals, sel.blaze_order[part]).get_columns())
+                e_side.pairs(e_vals, start, part.stop).hstack(b_side.pairs(b_vals, start, part.stop).get_columns())
             ).with_columns(pl.int_range(start, start + len(pg.existing_rows[part]), dtype=pl.Int64).alias(_PAIR))
             for f, frame in zip(group, _classified(group, matched), strict=True):
                 if frame is not None:

@@ -170,17 +170,33 @@ def _stats(numbered: pl.DataFrame, rows: int) -> KeyStats:
 
 def _runs(hashes: pl.Series) -> tuple[pl.DataFrame, KeyStats]:
     """The non-NULL hashes with their row numbers, sorted by hash (row order kept within a
-    hash), each with ``_pos``, its place among its hash's rows; and the key health."""
-    run = pl.int_range(pl.len(), dtype=pl.UInt32)
-    changed = (pl.col(HASH) != pl.col(HASH).shift(1)).fill_null(True)
-    ordered = (
-        pl.DataFrame({HASH: hashes})
-        .with_row_index(_ROW)
-        .filter(pl.col(HASH).is_not_null())
-        .sort(HASH, maintain_order=True)
-        .with_columns((run - pl.when(changed).then(run).forward_fill()).alias(POS))
-    )
-    return ordered, _stats(ordered, hashes.len())
+    hash), each with ``_pos``, its place among its hash's rows; and the key health.
+
+    One argsort of the hashes (its indices are the row numbers; NULLs sorted last and cut), then
+    the rows of the few repeated hashes put back in row order within their hash and numbered
+    (numpy, on those rows only): a stable sort of a (hash, row) frame took twice the time and,
+    on 57 M Blaze item hashes at 100x, 2 GB at its peak.
+    """
+    present = hashes.len() - hashes.null_count()
+    rows = hashes.arg_sort(nulls_last=True).head(present).to_numpy()
+    # in one array (a gather from a many-chunk column is several times slower); NULLs are cut
+    h = (hashes.fill_null(0) if present < hashes.len() else hashes).rechunk().to_numpy()[rows]
+    later = np.flatnonzero(h[1:] == h[:-1]) + 1  # rows repeating the hash of the row before
+    pos = np.zeros(len(h), dtype=np.uint32)
+    if len(later):
+        rows = rows.copy()
+        run = np.unique(np.concatenate([later - 1, later]))  # every row of a repeated hash, whole runs
+        rows[run] = rows[run][np.lexsort((rows[run], h[run]))]
+        streak = np.ones(len(later), dtype=bool)  # a repeated key's second row starts a streak
+        streak[1:] = later[1:] != later[:-1] + 1
+        first = np.flatnonzero(streak)
+        pos[later] = np.arange(1, len(later) + 1, dtype=np.int64) - first[np.cumsum(streak) - 1]
+        keys = len(first)
+    else:
+        keys = 0
+    stats = KeyStats(keys=keys, rows=len(later) + keys, null_keys=hashes.len() - present)
+    ordered = pl.DataFrame({_ROW: pl.Series(rows, dtype=pl.UInt32), HASH: pl.Series(h, dtype=pl.UInt64).set_sorted(), POS: pos})
+    return ordered, stats
 
 
 def _pairs_by_hash(existing: pl.DataFrame, blaze: pl.DataFrame) -> tuple[pl.DataFrame, KeyStats, KeyStats, tuple[pl.Series, pl.Series]]:
