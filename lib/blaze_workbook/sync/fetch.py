@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..blaze.client import BlazeClient, RawPage
-from ..blaze.paging import Window, local_day
 from ..blaze.endpoints import EndpointSpec
+from ..blaze.paging import Window, local_day
 from ..errors import BadRequestError, NotFoundError
 from ..mapping import CUSTOMERS, PRODUCTS, TRANSACTIONS, Table
 from .passes import Pass

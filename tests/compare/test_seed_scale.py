@@ -1,12 +1,11 @@
 """The compare at seed scale (10k customers, 186k transactions, 465k items) on synthetic frames.
 
-The bench (``bench/compare.py``) measures speed properly; this guards against a gross
-regression and checks the counts the synthetic data implies at that size.
+Speed is the bench's (``bench/compare.py``), never a test's: this checks the counts the
+synthetic data implies at that size.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import polars as pl
@@ -19,12 +18,9 @@ from ._synthetic import frames
 pytestmark = pytest.mark.slow
 
 
-def test_seed_scale_compare_is_fast_and_counts_what_was_injected():
+def test_seed_scale_compare_counts_what_was_injected():
     existing, blaze = frames()
-    started = time.perf_counter()
     result = compare(existing, blaze, as_of=date(2024, 6, 1))
-    seconds = time.perf_counter() - started
-    assert seconds < 20, f"compare took {seconds:.1f}s at seed scale"  # ~1 s on an idle 2-core machine
 
     customers = result.tables["customers"]
     assert customers.matched == 10_000
