@@ -97,10 +97,11 @@ class Live:
             return self._id("products", self._new_product(rng))
         t = w.table(entity)
         row = int(rng.integers(len(t)))
+        # never backwards: with the clock held still, an earlier event may have set now + a few ms
         if entity == "transactions":
             w.tx.set("modified", row, max(w.now_ms, int(w.tx["modified"][row])))
         else:
-            self._set_modified(entity, row, w.now_ms)
+            self._set_modified(entity, row, max(w.now_ms, int(t["modified"][row])))
         return self._id(entity, row)
 
     def amend(self, entity: str, row: int, *, deleted: bool | None = None, modified_ms: int | None = None) -> int:
