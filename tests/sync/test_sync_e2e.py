@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from _fixtures_sim import tiny_config
-from _sync_truth import compare_all, diff, expected, first_day, in_range, pg_rows, warehouse_rows
+from _sync_truth import compare_all, diff, expected, first_day, in_range, local, midnight_ms, pg_rows, warehouse_rows
 from blaze_workbook.blaze.client import BlazeClient
 from blaze_workbook.blaze.limiter import CallBudget
 from blaze_workbook.blaze.metrics import CallMetrics
@@ -152,19 +152,12 @@ def test_cadence_skips_entities_synced_recently_unless_forced(quiet, wh):
 # --------------------------------------------------------------------------- members and products whole
 
 
-def _opened_midnight(sim) -> int:
-    from zoneinfo import ZoneInfo
-
-    opened = datetime.fromtimestamp(int(sim.truth()["shop"]["created"][0]) / 1000, UTC).astimezone(ZoneInfo(TZ))
-    return int(datetime.combine(opened.date(), datetime.min.time(), ZoneInfo(TZ)).timestamp() * 1000)
-
-
 def test_a_backfill_reads_every_member_and_product_however_late_since_is(quiet, wh, tmp_path):
     """A week of history still brings the whole catalogue: with the weekly windows cut at the
     shop's opening (``history_years=0``), what is older comes from the fill's head window. An
     API that holds every listing to 7 days refuses the head: the fill goes on without it and says so."""
     truth, since, now = quiet.truth(), days_back(quiet, 7), sim_now(quiet) + timedelta(days=1)
-    opened = _opened_midnight(quiet)
+    opened = midnight_ms(local(int(truth["shop"]["created"][0])))  # the shop-local midnight of its opening day
     older = {name: truth[name].filter(pl.col("modified") < opened)["id"].to_list() for name in ("members", "products")}
     assert older["products"], "the simulator's catalogue is older than its shop: the head has work"
     run = {"mode": "backfill", "entities": ["members", "products"], "since": since, "now": now, "push": False,
