@@ -35,10 +35,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from _sync_run import run_sync
 from blaze_workbook import cutover
 from blaze_workbook.config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, BlazeSettings
 from blaze_workbook.mapping import TABLES
-from blaze_workbook.sync import Warehouse, run_sync
+from blaze_workbook.sync import Warehouse
 
 #: the exit status of a child whose work ended before its kill point was reached
 COMPLETED = 3

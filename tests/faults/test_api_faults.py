@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from _fixtures_sim import tiny_config
+from _sync_run import run_sync
 from blaze_workbook.blaze.metrics import TRANSPORT_ERROR
 from blaze_workbook.blaze.simulator import Faults, serve
-from blaze_workbook.sync import Warehouse, run_sync
+from blaze_workbook.sync import Warehouse
 
 from ._api import check_postgres, check_warehouse, client, days_back, expected, injected, sim_now, within_limit
 

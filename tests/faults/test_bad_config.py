@@ -27,6 +27,7 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from _fixtures_pg import SEED_ROWS, PgServer, TestDatabase
+from _sync_run import run_sync
 from blaze_workbook import compare as C
 from blaze_workbook import phase1
 from blaze_workbook.cli import app
@@ -36,7 +37,7 @@ from blaze_workbook.errors import ConfigurationError, DatabaseError, LockedError
 from blaze_workbook.mapping import CUSTOMERS
 from blaze_workbook.runner import run_notebook
 from blaze_workbook.setup_sql import MetricsRules
-from blaze_workbook.sync import Warehouse, push, run_sync
+from blaze_workbook.sync import Warehouse, push
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 

@@ -19,9 +19,10 @@ import orjson
 import pytest
 
 from _fixtures_sim import tiny_config
+from _sync_run import run_sync
 from blaze_workbook.blaze.simulator import Faults, serve
 from blaze_workbook.blaze.simulator.faults import OVERSIZE_CHARS, UNKNOWN_ENUM_VALUE, WRONG_TYPE_VALUE
-from blaze_workbook.sync import Warehouse, run_sync
+from blaze_workbook.sync import Warehouse
 
 from ._api import check_postgres, check_warehouse, client, days_back, expected, injected, settings, sim_now
 from ._kill import sync_truth

@@ -17,8 +17,9 @@ import polars as pl
 import pytest
 
 from _fixtures_sim import tiny_config
+from _sync_run import run_sync
 from blaze_workbook.blaze.simulator import serve
-from blaze_workbook.sync import Warehouse, run_sync
+from blaze_workbook.sync import Warehouse
 
 from ._api import check_postgres, check_warehouse, days_back, expected, settings, sim_now
 from ._kill import sync_truth

@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from _fixtures_sim import tiny_config
+from _sync_run import run_sync
 from _sync_truth import KEYS, diff, warehouse_rows
 from blaze_workbook.blaze.simulator import serve
 from blaze_workbook.config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, BlazeSettings
-from blaze_workbook.sync import MAIN_ENTITIES, Plan, Warehouse, run_sync
+from blaze_workbook.sync import MAIN_ENTITIES, Plan, Warehouse
 from faults._kill import KillPoint, SyncJob, run_child, sync_child, tail
 
 pytestmark = pytest.mark.timeout(300)

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from _fixtures_sim import tiny_config
+from _sync_run import run_sync
 from _sync_truth import compare_all, diff, expected, first_day, in_range, local, midnight_ms, pg_rows, warehouse_rows
 from blaze_workbook.blaze.client import BlazeClient
 from blaze_workbook.blaze.limiter import CallBudget
@@ -27,7 +28,8 @@ from blaze_workbook.config import DEMO_DEVELOPER_KEY, DEMO_PARTNER_KEY, BlazeSet
 from blaze_workbook.errors import InvestigateError
 from blaze_workbook.mapping import TABLES
 from blaze_workbook.setup_sql import create_staging
-from blaze_workbook.sync import MAIN_ENTITIES, Warehouse, run_sync
+from blaze_workbook.sync import MAIN_ENTITIES, Warehouse
+from blaze_workbook.sync.plan import DEFAULT_HISTORY_YEARS
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -92,7 +94,9 @@ def wh(tmp_path):
 def test_backfill_then_live_incremental_then_replay_equal_the_truth(staging_db, wh):
     with serve(tiny_config(seed=1)) as sim:
         since, now = days_back(sim, 21), sim_now(sim) + timedelta(days=1)
-        first = run_sync(settings(sim), wh, mode="backfill", since=since, now=now, conninfo=staging_db.conninfo)
+        # the product's default history (five years of weekly windows for members and products), once
+        first = run_sync(settings(sim), wh, mode="backfill", since=since, now=now, conninfo=staging_db.conninfo,
+                         history_years=DEFAULT_HISTORY_YEARS)
         assert first.ok, str(first)
         served = sim.stats()
         assert first.api.calls == served["calls"] and first.api.rate_limited == served["sent_429"] == 0
