@@ -127,3 +127,23 @@ def test_the_hash_merge_pairs_as_position_within_key_says(e_keys, b_keys):
         assert got == want
     repeated = {k for k in set(e_keys) - {None} if e_keys.count(k) > 1}
     assert by_hash.existing == P.KeyStats(keys=len(repeated), rows=sum(e_keys.count(k) for k in repeated), null_keys=e_keys.count(None))
+
+
+@given(st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 2), st.integers(0, 255))), max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_sorted_runs_order_hashes_that_share_their_high_bits(values):
+    """The sort orders words of (high bits of the hash, row): hashes differing only in the low
+    bits the row takes (and repeated ones) still come out by (hash, row), each numbered within
+    its hash, as a plain sort of the pairs says."""
+    hashes = [None if v is None else (v[0] << 62) | v[1] for v in values]  # ties in every high bit but two
+    ordered, stats = P._runs(pl.Series(hashes, dtype=pl.UInt64))
+    want = sorted((h, row) for row, h in enumerate(hashes) if h is not None)
+    assert ordered.select(P.HASH, "_row").rows() == want
+    counts: dict[int, int] = {}
+    expected_pos = []
+    for h, _ in want:
+        expected_pos.append(counts.get(h, 0))
+        counts[h] = counts.get(h, 0) + 1
+    assert ordered.get_column(P.POS).to_list() == expected_pos
+    repeated = [c for c in counts.values() if c > 1]
+    assert stats == P.KeyStats(keys=len(repeated), rows=sum(repeated), null_keys=hashes.count(None))

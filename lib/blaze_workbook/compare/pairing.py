@@ -7,7 +7,7 @@ NULL in its key never matches.
 
 How, fast: each side's key (one or two columns) is hashed to 64 bits as it is read
 (:func:`keyed`: no key text is kept but the existing side's, for the discrepancy list). One plain
-stable sort of each side's hashes (with their row numbers) numbers the rows of a repeated key
+sort of each side's hashes (with their row numbers) numbers the rows of a repeated key
 in row order and gives the key health; the two sorted sides then meet in a merge (a binary
 search of the sorted hashes) on (hash, position), several times faster than a hash join. A second,
 independent 64-bit hash confirms every pair; should that check ever fail (a hash collision),
@@ -24,6 +24,7 @@ import polars as pl
 
 from ..mapping import CUSTOMERS, TRANSACTION_ITEMS, TRANSACTIONS, Table
 from ..setup_sql import match_key
+from .hash_order import hash_order
 
 KEY = "_key"
 HASH = "_hash"
@@ -172,21 +173,13 @@ def _runs(hashes: pl.Series) -> tuple[pl.DataFrame, KeyStats]:
     """The non-NULL hashes with their row numbers, sorted by hash (row order kept within a
     hash), each with ``_pos``, its place among its hash's rows; and the key health.
 
-    One argsort of the hashes (its indices are the row numbers; NULLs sorted last and cut), then
-    the rows of the few repeated hashes put back in row order within their hash and numbered
-    (numpy, on those rows only): a stable sort of a (hash, row) frame took twice the time and,
-    on 57 M Blaze item hashes at 100x, 2 GB at its peak.
+    The order is :func:`.hash_order.hash_order`'s (one sort of plain words, no argsort); the
+    rows of a repeated hash are then numbered in numpy.
     """
-    present = hashes.len() - hashes.null_count()
-    rows = hashes.arg_sort(nulls_last=True).head(present).to_numpy()
-    # in one array (a gather from a many-chunk column is several times slower); NULLs are cut
-    h = (hashes.fill_null(0) if present < hashes.len() else hashes).rechunk().to_numpy()[rows]
+    rows, h = hash_order(hashes)
     later = np.flatnonzero(h[1:] == h[:-1]) + 1  # rows repeating the hash of the row before
     pos = np.zeros(len(h), dtype=np.uint32)
     if len(later):
-        rows = rows.copy()
-        run = np.unique(np.concatenate([later - 1, later]))  # every row of a repeated hash, whole runs
-        rows[run] = rows[run][np.lexsort((rows[run], h[run]))]
         streak = np.ones(len(later), dtype=bool)  # a repeated key's second row starts a streak
         streak[1:] = later[1:] != later[:-1] + 1
         first = np.flatnonzero(streak)
@@ -194,7 +187,7 @@ def _runs(hashes: pl.Series) -> tuple[pl.DataFrame, KeyStats]:
         keys = len(first)
     else:
         keys = 0
-    stats = KeyStats(keys=keys, rows=len(later) + keys, null_keys=hashes.len() - present)
+    stats = KeyStats(keys=keys, rows=len(later) + keys, null_keys=hashes.len() - len(h))
     ordered = pl.DataFrame({_ROW: pl.Series(rows, dtype=pl.UInt32), HASH: pl.Series(h, dtype=pl.UInt64).set_sorted(), POS: pos})
     return ordered, stats
 
