@@ -8,7 +8,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from blaze_workbook.compare.derived import SCHEMA, derived_metrics
+from blaze_workbook.compare import derived as D
+from blaze_workbook.compare.derived import SCHEMA, derived_metrics, metrics_plan
 from blaze_workbook.mapping import DERIVED_FIELDS
 from blaze_workbook.setup_sql import MetricsRules
 
@@ -145,3 +146,28 @@ def test_lazy_inputs_and_float_amounts():
     frame = visits(2).with_columns(pl.col("total_amount").cast(pl.Float64))
     got = one(derived_metrics(members("a").lazy(), frame.lazy(), as_of=AS_OF), "a")
     assert got["gross_sales"] == Decimal("20")
+
+
+def _many() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Members and transactions of every kind: several per member, strangers, NULL keys, refunds."""
+    statuses = [("Completed", "Sale"), ("Completed", "Refund"), ("RefundWithInventory", "Refund"), ("Canceled", "Sale"), ("Completed", "Adjustment")]
+    rows = [
+        (None if i % 97 == 0 else f"m{i % 41}", utc(2024, 1, 1 + i % 28, 3 + i % 20), f"{(i * 37) % 500 - 50}.{i % 100:02d}", *statuses[i % len(statuses)])
+        for i in range(600)
+    ]
+    return members(*(f"m{i}" for i in range(35)), "nobody"), tx(rows)
+
+
+def test_grouping_by_hash_gives_the_plain_plans_rows():
+    m, t = _many()
+    assert derived_metrics(m, t, as_of=AS_OF).equals(metrics_plan(m, t, as_of=AS_OF).collect())
+
+
+def test_a_hash_collision_falls_back_to_the_key_text(monkeypatch: pytest.MonkeyPatch):
+    """Every member key hashed alike: the second hash disagrees, and the plain plan decides."""
+    m, t = _many()
+    assert D._by_hash(m, t, as_of=AS_OF, rules=LA) is not None
+    real = D._hashes
+    monkeypatch.setattr(D, "_hashes", lambda key: (pl.when(key.is_not_null()).then(pl.lit(7, dtype=pl.UInt64)).alias(D._H), real(key)[1]))
+    assert D._by_hash(m, t, as_of=AS_OF, rules=LA) is None
+    assert derived_metrics(m, t, as_of=AS_OF).equals(metrics_plan(m, t, as_of=AS_OF).collect())

@@ -8,6 +8,7 @@ The pieces, one concern each:
 - :mod:`.derived` — the derived customer fields of CONTRACTS.md §3 from Blaze transactions;
 - :mod:`.local_day` — shop-local days of UTC instants, by the zone's transitions;
 - :mod:`.plan` — per table, what is compared and how each side is read;
+- :mod:`.hash_order` — rows of 64-bit key hashes in hash order, by one sort of plain words;
 - :mod:`.pairing` — keys, positions for repeated keys, the sorted merge join, integrity;
 - :mod:`.engine` — the compare itself: read, pair, classify, tally, list;
 - :mod:`.result` — what a compare found (``as_dict`` gives the JSON objects);

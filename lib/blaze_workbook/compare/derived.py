@@ -22,6 +22,7 @@ import polars as pl
 from ..mapping import CUSTOMERS, DERIVED_FIELDS, TRANSACTIONS
 from ..setup_sql import MetricsRules
 from .coerce import DECIMAL, as_stored
+from .hash_order import hash_order
 from .local_day import local_day
 
 Frame = pl.DataFrame | pl.LazyFrame
@@ -31,6 +32,8 @@ _DATE = TRANSACTIONS.column("date").name
 _AMOUNT = TRANSACTIONS.column("total_amount").name
 _STATUS = TRANSACTIONS.column("blaze_status").name
 _TYPE = TRANSACTIONS.column("trans_type").name
+_H, _C = "_h", "_c"
+_SEED, _CHECK_SEED = 0x5EED, 0xC0FFEE
 #: the polars type of each derived field
 SCHEMA: dict[str, pl.DataType] = {
     name: {"integer": pl.Int64(), "numeric": DECIMAL, "date": pl.Date(), "text": pl.String()}[pg]
@@ -79,21 +82,19 @@ def _local_day(frame: pl.LazyFrame, tz: str) -> pl.Expr:
     return local_day(as_stored(pl.col(_DATE), dtype, "instant"), frame, tz)
 
 
-def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules | None = None) -> pl.LazyFrame:
-    """One row per member of ``members`` (its ``member_id``): the key and every derived field."""
-    rules = rules or MetricsRules()
-    tx = transactions.lazy()
-    amount_type = tx.collect_schema()[_AMOUNT]
+def _facts(transactions: pl.LazyFrame, rules: MetricsRules) -> pl.LazyFrame:
+    """Per counted transaction (sale or refund): the member key and the filtered values as
+    columns (NULL where not counted): the aggregations are then plain ones, several times
+    cheaper per group than a filter inside the aggregation."""
+    amount_type = transactions.collect_schema()[_AMOUNT]
     sale, refund = pl.col("_sale"), pl.col("_refund")
-    # the filtered values as columns (NULL where not counted): the aggregations below are then
-    # plain ones, several times cheaper per group than a filter inside the aggregation
-    facts = (
-        tx.select(
+    return (
+        transactions.select(
             pl.col(_CUSTOMER).cast(pl.String).alias(_KEY),
             is_sale(pl.col(_TYPE), pl.col(_STATUS)).alias("_sale"),
             is_refund(pl.col(_TYPE), pl.col(_STATUS)).alias("_refund"),
             as_stored(pl.col(_AMOUNT), amount_type, "decimal").alias("_amount"),
-            _local_day(tx, rules.timezone).alias("_day"),
+            _local_day(transactions, rules.timezone).alias("_day"),
         )
         .filter(sale | refund)
         .select(
@@ -103,22 +104,28 @@ def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: Met
             pl.when(sale).then(pl.col("_day")).alias("_sale_day"),
         )  # fmt: skip
     )
+
+
+def _per_member() -> dict[str, pl.Expr]:
+    """The aggregations of one member's facts."""
     sale_day = pl.col("_sale_day")
-    per_member = facts.group_by(_KEY).agg(
+    return {
         # distinct sale days; n_unique counts NULL as a value of its own
-        total_visits=(sale_day.n_unique() - (sale_day.null_count() > 0).cast(pl.UInt32)).cast(pl.Int64),
-        total_sales=sale.sum().cast(pl.Int64),
-        total_refunds=refund.sum().cast(pl.Int64),
-        gross_sales=pl.col("_sale_amount").sum().cast(DECIMAL),
-        gross_refunds=pl.col("_refund_amount").sum().cast(DECIMAL),
-        last_visited=sale_day.max(),
-    )
-    keys = members.lazy().select(pl.col(_KEY).cast(pl.String)).unique(maintain_order=True)
+        "total_visits": (sale_day.n_unique() - (sale_day.null_count() > 0).cast(pl.UInt32)).cast(pl.Int64),
+        "total_sales": pl.col("_sale").sum().cast(pl.Int64),
+        "total_refunds": pl.col("_refund").sum().cast(pl.Int64),
+        "gross_sales": pl.col("_sale_amount").sum().cast(DECIMAL),
+        "gross_refunds": pl.col("_refund_amount").sum().cast(DECIMAL),
+        "last_visited": sale_day.max(),
+    }
+
+
+def _finish(joined: pl.LazyFrame, *, as_of: date, rules: MetricsRules) -> pl.LazyFrame:
+    """Members joined with their aggregations (NULL: no facts) -> the key and every derived field."""
     zero = {"total_visits": 0, "total_sales": 0, "total_refunds": 0}
     days = (pl.lit(as_of, dtype=pl.Date) - pl.col("last_visited")).dt.total_days().cast(pl.Int64)
     return (
-        keys.join(per_member, on=_KEY, how="left", maintain_order="left")
-        .with_columns(
+        joined.with_columns(
             *(pl.col(k).fill_null(v) for k, v in zero.items()),
             pl.col("gross_sales").fill_null(pl.lit(0, dtype=DECIMAL)),
             pl.col("gross_refunds").fill_null(pl.lit(0, dtype=DECIMAL)),
@@ -134,9 +141,63 @@ def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: Met
     )
 
 
+def _member_keys(members: Frame) -> pl.LazyFrame:
+    return members.lazy().select(pl.col(_KEY).cast(pl.String)).unique(maintain_order=True)
+
+
+def metrics_plan(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules | None = None) -> pl.LazyFrame:
+    """One row per member of ``members`` (its ``member_id``): the key and every derived field.
+
+    The plain plan: a group-by on the member key's text. :func:`derived_metrics` gives the same
+    rows faster on large inputs.
+    """
+    rules = rules or MetricsRules()
+    per_member = _facts(transactions.lazy(), rules).group_by(_KEY).agg(**_per_member())
+    return _finish(_member_keys(members).join(per_member, on=_KEY, how="left", maintain_order="left"), as_of=as_of, rules=rules)
+
+
+def _hashes(key: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Two independent 64-bit hashes of the member key's text; NULL for a NULL key (never joined)."""
+    return tuple(pl.when(key.is_not_null()).then(key.hash(seed)).alias(name) for seed, name in ((_SEED, _H), (_CHECK_SEED, _C)))  # type: ignore[return-value]
+
+
+def _by_hash(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules) -> pl.DataFrame | None:
+    """:func:`metrics_plan`'s rows, grouped on a 64-bit hash of the member key in hash order, or
+    ``None`` when a second, independent hash disagrees anywhere (a collision).
+
+    Why: a group-by on the text of 1 M member keys over 19 M transactions at 100x cost 20-35 s,
+    most of it hashing and probing strings per aggregation. Here each transaction's key is
+    hashed once as it is read (its text is not kept), the facts are put in hash order
+    (:func:`.hash_order.hash_order`: one sort of plain words and a gather) and every group is a
+    contiguous slice, which polars aggregates without a hash table.
+    """
+    facts = (
+        _facts(transactions.lazy(), rules)
+        .with_columns(*_hashes(pl.col(_KEY)))
+        .filter(pl.col(_H).is_not_null())
+        .drop(_KEY)
+        .collect()
+    )
+    rows, ordered = hash_order(facts.get_column(_H))
+    in_order = facts.drop(_H).select(pl.all().gather(rows)).with_columns(pl.Series(_H, ordered, dtype=pl.UInt64).set_sorted())
+    del facts, rows, ordered
+    check = pl.col(_C)
+    per_member = in_order.group_by(_H, maintain_order=True).agg(check.min().alias("_c_min"), check.max().alias("_c_max"), **_per_member())
+    del in_order
+    if (per_member.get_column("_c_min") != per_member.get_column("_c_max")).any():
+        return None
+    joined = _member_keys(members).with_columns(*_hashes(pl.col(_KEY))).collect().join(per_member, on=_H, how="left", maintain_order="left")
+    if (joined.get_column(_C) != joined.get_column("_c_min")).any():  # NULL (no facts) is not a disagreement
+        return None
+    return _finish(joined.lazy(), as_of=as_of, rules=rules).collect()
+
+
 def derived_metrics(members: Frame, transactions: Frame, *, as_of: date, rules: MetricsRules | None = None) -> pl.DataFrame:
-    """The derived customer fields as a frame (see :func:`metrics_plan`)."""
-    return metrics_plan(members, transactions, as_of=as_of, rules=rules).collect()
+    """The derived customer fields as a frame: :func:`metrics_plan`'s rows, grouped on member key
+    hashes in hash order (:func:`_by_hash`), or by the key text should two hashes disagree."""
+    rules = rules or MetricsRules()
+    found = _by_hash(members, transactions, as_of=as_of, rules=rules)
+    return found if found is not None else metrics_plan(members, transactions, as_of=as_of, rules=rules).collect()
 
 
 __all__ = ["SCHEMA", "churn_risk", "derived_metrics", "is_refund", "is_sale", "metrics_plan", "vip_status"]

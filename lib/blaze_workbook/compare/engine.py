@@ -39,7 +39,7 @@ from ..setup_sql import MetricsRules
 from . import classify as K
 from . import pairing as P
 from .coerce import display
-from .derived import metrics_plan
+from .derived import derived_metrics
 from .gate import DEFAULT_KEY_FIELDS, DEFAULT_THRESHOLD, evaluate
 from .normalize import Rule
 from .plan import Field, Frame, Plan, by_legacy_name, check_parsed, plan
@@ -131,7 +131,7 @@ def compare(
     if CUSTOMERS.legacy in b_frames:
         if TRANSACTIONS.legacy in b_frames:
             # computed once, here: every group of customer fields reads it
-            derived = metrics_plan(b_frames[CUSTOMERS.legacy], b_frames[TRANSACTIONS.legacy], as_of=as_of, rules=metrics).collect().lazy()
+            derived = derived_metrics(b_frames[CUSTOMERS.legacy], b_frames[TRANSACTIONS.legacy], as_of=as_of, rules=metrics).lazy()
         else:
             derived_reason = "no Blaze transactions given to derive from"
     added_sets = {mapped_table(k).legacy: set(v) for k, v in (added or {}).items()}
