@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
-import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -71,14 +70,11 @@ def _cpu_s() -> float:
 
 def _decode_ceiling(wh: Warehouse) -> tuple[float, int, int]:
     """orjson.loads over every stored page: (seconds, records, bytes); bodies decompressed first."""
-    pages = wh.sql(
-        "SELECT b.codec, b.body FROM raw_pages p JOIN raw_bodies b USING (sha256) WHERE p.records > 0 ORDER BY p.page_id"
-    )
-    unzip = zstandard.ZstdDecompressor()
+    shas = wh.sql("SELECT sha256 FROM raw_pages WHERE records > 0 ORDER BY page_id").get_column("sha256")
     records = nbytes = 0
     seconds = 0.0
-    for codec, blob in pages.iter_rows():  # one body at a time: a seed backfill is ~10 GB of JSON
-        body = unzip.decompress(blob) if codec == "zstd" else bytes(blob)
+    for sha in shas:  # one body at a time: a seed backfill is ~10 GB of JSON
+        body = wh.raw_body(sha)
         start = time.perf_counter()
         doc = orjson.loads(body)
         seconds += time.perf_counter() - start

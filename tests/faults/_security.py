@@ -74,8 +74,15 @@ def _duckdb_parts(path: Path) -> Iterable[tuple[str, bytes, int]]:
             yield table, "\n".join(map(repr, rows)).encode(), len(rows)
         if "raw_bodies" in tables:
             decompressor = zstandard.ZstdDecompressor()
-            for codec, body in con.execute("SELECT codec, body FROM raw_bodies").fetchall():
-                data = decompressor.decompress(bytes(body), max_output_size=1 << 30) if codec == "zstd" else bytes(body)
+            # bodies in parts (body NULL: sync/_bodies.py), or inline as earlier versions kept them
+            parts: dict[int, list[bytes]] = {}
+            if "raw_parts" in tables:
+                for page_id, data in con.execute("SELECT page_id, data FROM raw_parts ORDER BY page_id, part").fetchall():
+                    parts.setdefault(page_id, []).append(bytes(data))
+            page_id = "page_id" if "raw_parts" in tables else "NULL"
+            for codec, body, first_page in con.execute(f"SELECT codec, body, {page_id} FROM raw_bodies").fetchall():
+                body = bytes(body) if body is not None else b"".join(parts[first_page])
+                data = decompressor.decompress(body, max_output_size=1 << 30) if codec == "zstd" else body
                 yield "raw_bodies (decompressed)", data, 1
     finally:
         con.close()

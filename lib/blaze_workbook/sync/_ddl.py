@@ -59,8 +59,12 @@ def create_typed(table: Table) -> str:
 
 
 SCHEMA: tuple[str, ...] = (
+    # a body's bytes are in raw_parts (see _bodies.py); warehouses from before kept them in body
     "CREATE TABLE IF NOT EXISTS raw_bodies (sha256 VARCHAR PRIMARY KEY, codec VARCHAR NOT NULL, "
-    "size BIGINT NOT NULL, body BLOB NOT NULL)",
+    "size BIGINT NOT NULL, body BLOB, page_id BIGINT)",
+    "ALTER TABLE raw_bodies ALTER COLUMN body DROP NOT NULL",
+    "ALTER TABLE raw_bodies ADD COLUMN IF NOT EXISTS page_id BIGINT",
+    "CREATE TABLE IF NOT EXISTS raw_parts (page_id BIGINT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS raw_pages (page_id BIGINT PRIMARY KEY, run_id VARCHAR NOT NULL, "
     "entity VARCHAR NOT NULL, request JSON, fetched_at TIMESTAMPTZ NOT NULL, sha256 VARCHAR NOT NULL, "
     "state_update JSON, records INTEGER, quarantined INTEGER)",
@@ -105,7 +109,8 @@ def check_length(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """
     if Path(f"{path}.wal").exists():
         return
-    _, _, block_size, total_blocks, *_ = con.execute("PRAGMA database_size").fetchone()
+    _, _, block_size, total_blocks, *_ = con.execute(
+        "SELECT * FROM pragma_database_size() WHERE database_name = current_database()").fetchone()
     need, have = _HEADER_BYTES + int(block_size) * int(total_blocks), path.stat().st_size
     if have < need:
         raise duckdb.IOException(f"the file holds {have:,} bytes of the {need:,} its blocks need (it was cut short)")

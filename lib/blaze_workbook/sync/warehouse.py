@@ -4,7 +4,8 @@ One file under the workbook home holds everything a sync knows, so the sync can 
 any moment and resumed, and rebuilt without a single API call:
 
 - ``raw_pages`` logs every ingested page (run, entity, request, fetch time, state update);
-  its body is kept once per content in ``raw_bodies``, zstd-compressed;
+  its body is kept once per content in ``raw_bodies``, zstd-compressed, its bytes cut into
+  ``raw_parts`` (:mod:`._bodies`);
 - one typed table per staging table (same name and columns, plus bookkeeping), merged by key
   keeping the row with the highest ``modified`` (:mod:`._merge`);
 - ``lookups`` (employees, terminals, vendors, categories, brands, shop), ``quarantine``,
@@ -38,6 +39,7 @@ from ..config import workbook_home
 from ..errors import ConfigurationError
 from ..mapping import TABLES, Table, table as mapped_table
 from ..redact import redact
+from . import _bodies
 from ._ddl import DAMAGED, DERIVED_TABLES, SCHEMA, add_missing_columns, check_length, compared_columns, create_typed, open_error, q
 from ._merge import classify, counts, split_writes, stamped
 from ._schema import LOOKUP_ENTITIES, check_entity
@@ -142,9 +144,13 @@ class Warehouse:
             raise ConfigurationError(f"memory_limit must be a size such as '256MB' or '2GB', not {memory_limit!r}")
         path = Path(path) if path is not None else default_path()
         path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect()
         try:
-            con = duckdb.connect(str(path))
+            # small row groups: a checkpoint rewrites a table's last row group whole (_bodies.py)
+            con.execute(f"ATTACH $path AS warehouse (ROW_GROUP_SIZE {_bodies.ROW_GROUP_SIZE})", {"path": str(path)})
+            con.execute("USE warehouse")
         except duckdb.Error as exc:
+            con.close()
             raise open_error(path, exc) from exc
         try:
             check_length(con, path)
@@ -228,6 +234,11 @@ class Warehouse:
     def quarantine_frame(self, run_id: str | None = None) -> pl.DataFrame:
         where = "" if run_id is None else " WHERE run_id = $run"
         return self.sql(f"SELECT * FROM quarantine{where} ORDER BY \"at\", entity, record_id", {"run": run_id} if run_id else None)
+
+    def raw_body(self, sha256: str) -> bytes:
+        """A stored page body (``raw_pages.sha256``), decompressed; ``KeyError`` when unknown."""
+        with self._lock:
+            return _bodies.load(self._con, sha256)
 
     def state(self, entity: str) -> dict[str, Any] | None:
         """``{watermark_ms, cursor, updated_at}`` of ``entity``, or ``None`` before its first page."""
@@ -315,16 +326,13 @@ class Warehouse:
         with self._lock:
             decoded = self._decode(entity, body, check_fields)
             known = sha in self._stored_small
-            compressed = None if known else self._zstd.compress(body)
+            compressed = b"" if known else self._zstd.compress(body)
             with self._transaction() as con:
                 page_id = self._next_page
                 if page_id is None:
                     page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
                 if not known:
-                    con.execute(
-                        "INSERT INTO raw_bodies VALUES ($s, 'zstd', $n, $b) ON CONFLICT DO NOTHING",
-                        {"s": sha, "n": len(body), "b": compressed},
-                    )
+                    _bodies.store(con, sha, len(body), compressed, page_id)
                 con.execute(
                     "INSERT INTO raw_pages VALUES ($p, $r, $e, $q, $f, $s, $u, $n, $k)",
                     {
@@ -502,8 +510,7 @@ class Warehouse:
                 for t in TABLES:
                     con.execute(create_typed(t))
                 for page in pages.iter_rows(named=True):
-                    codec, blob = con.execute("SELECT codec, body FROM raw_bodies WHERE sha256 = $s", {"s": page["sha256"]}).fetchall()[0]
-                    body = decompressor.decompress(blob) if codec == "zstd" else bytes(blob)
+                    body = _bodies.load(con, page["sha256"], decompressor)
                     decoded = decode_page(page["entity"], body, timezone=self._timezone_in(con), check_fields=False)
                     counts = self._apply(con, page["page_id"], page["run_id"], page["fetched_at"], decoded)
                     quarantined += counts.quarantined
