@@ -55,22 +55,22 @@ def key_columns(n: int) -> list[str]:
     return [f"{KEY}{i}" for i in range(n)]
 
 
-def _hashes(names: list[str]) -> tuple[pl.Expr, pl.Expr]:
+def _hashes(names: list[str], first: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
     """Two independent 64-bit hashes of the key columns ``names`` (text); NULL where any is NULL.
 
     A one-column key hashes as its text does in :func:`orphans` (a parent's key hashes are its
     children's reference hashes); a two-column key combines one hash per column (cheaper than
-    hashing a struct).
+    hashing a struct). ``first``: the first column's hash, when computed already.
     """
     present = pl.all_horizontal(*(pl.col(k).is_not_null() for k in names))
 
-    def combined(seed: int) -> pl.Expr:
-        out = pl.col(names[0]).hash(seed)
+    def combined(seed: int, out: pl.Expr | None = None) -> pl.Expr:
+        out = pl.col(names[0]).hash(seed) if out is None else out
         for i, k in enumerate(names[1:], start=1):
             out = out ^ pl.col(k).hash(seed + i)
         return out
 
-    return pl.when(present).then(combined(_SEED)).alias(HASH), pl.when(present).then(combined(_CHECK_SEED)).alias(CHECK)
+    return pl.when(present).then(combined(_SEED, first)).alias(HASH), pl.when(present).then(combined(_CHECK_SEED)).alias(CHECK)
 
 
 def side(frame: pl.DataFrame | pl.LazyFrame, key_sources: list[str], columns: dict[str, str]) -> pl.DataFrame | pl.LazyFrame:
@@ -103,12 +103,16 @@ def keyed(
     """
     names = key_columns(len(key_sources))
     extra = columns or {}
+    shared = ref is not None and ref == key_sources[0]  # items: the reference is the key's first column, hashed once
     keys = frame.lazy().select(
         *(pl.col(src).cast(pl.String).alias(k) for src, k in zip(key_sources, names, strict=True)),
-        *([_ref_hash(pl.col(ref)).alias(REF)] if ref else []),
+        *([_ref_hash(pl.col(ref)).alias(REF)] if ref and not shared else []),
         *(pl.col(src).alias(dst) for src, dst in extra.items()),
     )
-    return keys.select(*(names if text else []), *_hashes(names), *([REF] if ref else []), *extra.values())
+    if shared:
+        keys = keys.with_columns(_ref_hash(pl.col(names[0])).alias(REF))
+    hashes = _hashes(names, first=pl.col(REF) if shared else None)
+    return keys.select(*(names if text else []), *hashes, *([REF] if ref else []), *extra.values())
 
 
 def _ref_hash(expr: pl.Expr) -> pl.Expr:
