@@ -55,12 +55,12 @@ _STATE_KEYS = frozenset({"watermark_ms", "cursor"})
 _ZSTD_LEVEL = 1
 #: bodies up to this size (empty pages, checkpoints) keep their decoded form for reuse
 _SMALL_BODY = 512
-#: DuckDB's buffer pool cap: none, i.e. DuckDB's default (80% of RAM). A cap of 256 MB took a
-#: demo backfill's peak RSS from 625 to 549 MB, but a seed-scale backfill then died in its
-#: automatic checkpoint ("failed to pin block", a FATAL error that invalidates the connection):
-#: what a checkpoint needs grows with the tables and their primary-key indexes, so any fixed cap
-#: fails some shop. ``Warehouse.open(memory_limit=...)`` still sets one for who wants it.
-DEFAULT_MEMORY_LIMIT: str | None = None
+#: DuckDB's buffer pool cap. Without one DuckDB keeps every table block it reads or writes
+#: (its default cap is 80% of RAM): 451 MB of them at the end of a seed backfill, whose peak RSS
+#: was then 1,060 MB; with 256 MB, 788 MB. A cap of 256 MB once killed a seed backfill in its
+#: automatic checkpoint ("failed to pin block", FATAL): all raw bodies then sat in one row group
+#: that each checkpoint rewrote pinned; in parts (:mod:`._bodies`) a checkpoint pins little.
+DEFAULT_MEMORY_LIMIT: str | None = "256MB"
 _MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
@@ -133,8 +133,9 @@ class Warehouse:
              memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Warehouse:
         """Open (creating if needed) the warehouse at ``path`` (default under the workbook home).
 
-        ``memory_limit``: DuckDB's buffer pool, such as ``"256MB"`` or ``"2GB"`` (``None``:
-        DuckDB's default, 80% of RAM); it bounds DuckDB's share of the process's memory.
+        ``memory_limit``: DuckDB's buffer pool, such as ``"256MB"`` (the default) or ``"2GB"``
+        (``None``: DuckDB's default, 80% of RAM); it bounds DuckDB's share of the process's
+        memory (what exceeds it spills to a temporary directory beside the file).
 
         Raises :class:`LockedError` when another process has it open and
         :class:`ConfigurationError` when the file is not a readable DuckDB database.
@@ -155,6 +156,8 @@ class Warehouse:
         try:
             check_length(con, path)
             con.execute("SET TimeZone = 'UTC'")
+            # beside the file, as DuckDB puts it for a database opened directly (attached: './.tmp')
+            con.execute("SET temp_directory = $d", {"d": f"{path}.tmp"})
             if memory_limit is not None:
                 con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
             for statement in SCHEMA:
