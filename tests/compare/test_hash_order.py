@@ -39,3 +39,24 @@ def test_empty_and_all_null():
     for series in (pl.Series([], dtype=pl.UInt64), pl.Series([None, None], dtype=pl.UInt64)):
         rows, ordered = hash_order(series)
         assert len(rows) == len(ordered) == 0
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2**7)), min_size=1, max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_without_nulls_the_hashes_come_out_sorted_and_the_rows_by_hash_then_row(values):
+    """No NULL (the path that sorts a copy of every hash): high bits shared, hashes repeated."""
+    hashes = [(v[0] << 62) | v[1] for v in values]
+    rows, ordered = hash_order(pl.Series(hashes, dtype=pl.UInt64))
+    assert list(zip(ordered.tolist(), rows.tolist(), strict=True)) == _spelled_out(hashes)
+
+
+def test_agrees_with_a_stable_argsort_on_a_million_hashes():
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 2**64 - 1, 1_000_000, dtype=np.uint64)
+    values[rng.integers(0, 1_000_000, 50_000)] = values[rng.integers(0, 1_000_000, 50_000)]  # repeated hashes
+    alike = rng.integers(0, 1_000_000, 2_000)  # hashes alike but in the row's bits
+    values[alike] = (values[0] & ~np.uint64(2**20 - 1)) | rng.integers(0, 2**20, 2_000, dtype=np.uint64)
+    rows, ordered = hash_order(pl.Series(values, dtype=pl.UInt64))
+    expected = np.argsort(values, kind="stable")
+    assert np.array_equal(rows, expected)
+    assert np.array_equal(ordered, values[expected])

@@ -168,7 +168,7 @@ def _by_hash(members: Frame, transactions: Frame, *, as_of: date, rules: Metrics
     Why: a group-by on the text of 1 M member keys over 19 M transactions at 100x cost 20-35 s,
     most of it hashing and probing strings per aggregation. Here each transaction's key is
     hashed once as it is read (its text is not kept), the facts are put in hash order
-    (:func:`.hash_order.hash_order`: one sort of plain words and a gather) and every group is a
+    (:func:`.hash_order.hash_order`: one sort of plain words) and every group is a
     contiguous slice, which polars aggregates without a hash table (1 M members, 19 M
     transactions: the group-by 3 s instead of 16-35 s at load 7-10; ordering and gathering the
     facts cost about as much again).
