@@ -349,3 +349,44 @@ def test_a_warehouse_from_before_the_shop_opening_gains_the_column_and_replay_fi
         assert w.shop_opened_ms is None and w.timezone == "America/Denver"
         w.replay()
         assert w.shop_opened_ms == 1_561_000_000_000
+
+
+def test_a_write_over_the_memory_cap_runs_again_with_a_larger_cap_and_stores_once(tmp_path, caplog):
+    """Primary-key indexes cannot spill: a shop whose keys outgrow the cap costs memory, not a failed sync.
+
+    The cap here is absurdly small so that a page of 300 transactions outgrows it; the reads are
+    checked with a roomy cap (reads spill; a 4 MB cap fails them too, a 256 MB one does not)."""
+    setting = "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
+    body = page(*[transaction(i) for i in range(300)])
+    with Warehouse.open(tmp_path / "roomy.duckdb", memory_limit="1GB") as roomy:
+        roomy.ingest("r", "transactions", body, {"skip": 0})
+        want = {t.staging: roomy.staging_frame(t) for t in TABLES}
+
+    def same(path):
+        with Warehouse.open(path, memory_limit="1GB") as w:
+            assert w.sql("SELECT count(*) FROM raw_pages").item() == 1  # the rolled-back tries left nothing
+            for t in TABLES:
+                assert_frame_equal(w.staging_frame(t), want[t.staging])
+
+    with caplog.at_level("WARNING", logger="blaze_workbook.sync"), Warehouse.open(tmp_path / "a.duckdb", memory_limit="512KB") as w:
+        counts = w.ingest("r", "transactions", body, {"skip": 0})
+        assert counts.tables[TRANSACTIONS.staging].new == 300 and counts.page_id == 1
+        assert w.sql(setting).item() != "500.0 KiB" and "DuckDB's cap is now" in caplog.text
+    same(tmp_path / "a.duckdb")
+    with Warehouse.open(tmp_path / "a.duckdb", memory_limit="512KB") as w:  # a replay too
+        assert w.replay().tables[TRANSACTIONS.staging] == 300
+    same(tmp_path / "a.duckdb")
+
+
+def test_memory_sizes_read_as_duckdb_reads_them_and_the_cap_stops_at_duckdbs_default():
+    import duckdb
+
+    from blaze_workbook.sync import _memory
+
+    assert _memory.size_bytes("256MB") == 256_000_000 and _memory.size_bytes(" 1.5 GiB") == 3 * 2**29
+    with pytest.raises(ValueError):
+        _memory.size_bytes("lots")
+    con = duckdb.connect()
+    assert _memory.raise_cap(con, None) is None and _memory.raise_cap(con, _memory.ceiling_bytes()) is None
+    assert _memory.raise_cap(con, 100 * 2**20) == 200 * 2**20
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "200.0 MiB"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -29,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -39,12 +38,14 @@ from ..config import workbook_home
 from ..errors import ConfigurationError
 from ..mapping import TABLES, Table, table as mapped_table
 from ..redact import redact
-from . import _bodies
+from . import _bodies, _memory
 from ._ddl import DAMAGED, DERIVED_TABLES, SCHEMA, add_missing_columns, check_length, compared_columns, create_typed, open_error, q
 from ._merge import classify, counts, split_writes, stamped
 from ._schema import LOOKUP_ENTITIES, check_entity
 from ._types import check_timezone
 from .decode import DecodedPage, decode_page, frame_schema, resolve, shop_timezone
+
+_T = TypeVar("_T")
 
 #: the file's name under the workbook home
 FILE_NAME = "warehouse.duckdb"
@@ -61,7 +62,6 @@ _SMALL_BODY = 512
 #: automatic checkpoint ("failed to pin block", FATAL): all raw bodies then sat in one row group
 #: that each checkpoint rewrote pinned; in parts (:mod:`._bodies`) a checkpoint pins little.
 DEFAULT_MEMORY_LIMIT: str | None = "256MB"
-_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,11 @@ def _now() -> datetime:
 class Warehouse:
     """One open warehouse file. Hold it for the length of a run: it holds the file's lock."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, timezone_fallback: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, timezone_fallback: str, memory_cap: int | None = None) -> None:
         self._con = con
+        #: DuckDB's memory cap in bytes (None: DuckDB's default), raised when a write needs more
+        self._memory_cap = memory_cap
+        self._in_transaction = False
         self.path = path
         self.timezone_fallback = timezone_fallback
         self._lock = threading.RLock()
@@ -141,7 +144,7 @@ class Warehouse:
         :class:`ConfigurationError` when the file is not a readable DuckDB database.
         """
         check_timezone(timezone_fallback)
-        if memory_limit is not None and not _MEMORY_LIMIT.fullmatch(memory_limit.strip()):
+        if memory_limit is not None and not _memory.SIZE.fullmatch(memory_limit.strip()):
             raise ConfigurationError(f"memory_limit must be a size such as '256MB' or '2GB', not {memory_limit!r}")
         path = Path(path) if path is not None else default_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +171,7 @@ class Warehouse:
         except DAMAGED as exc:
             con.close()
             raise open_error(path, exc) from exc
-        return cls(con, path, timezone_fallback)
+        return cls(con, path, timezone_fallback, None if memory_limit is None else _memory.size_bytes(memory_limit))
 
     def close(self) -> None:
         with self._lock:
@@ -188,7 +191,7 @@ class Warehouse:
     def sql(self, query: str, params: Mapping[str, Any] | list[Any] | None = None) -> pl.DataFrame:
         """A read query's result as a polars frame (for status pages and tests)."""
         with self._lock:
-            return self._con.sql(query, params=params).pl()
+            return self._with_room(lambda: self._con.sql(query, params=params).pl())
 
     def lookups(self) -> dict[str, pl.DataFrame]:
         """Look-up table name -> ``id, name, time_zone, opened_ms`` (the shop: in the order it was seen)."""
@@ -288,6 +291,7 @@ class Warehouse:
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = self._con
         con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield con
             if self._before_commit is not None:
@@ -300,8 +304,24 @@ class Warehouse:
             con.execute("ROLLBACK")
             raise
         finally:
+            self._in_transaction = False
             self._lookups = None if self._touches_lookups else self._lookups
             self._touches_lookups = False
+
+    def _with_room(self, write: Callable[[], _T]) -> _T:
+        """Run ``write`` (one whole transaction, or a read) again with a larger DuckDB cap while it
+        runs out of memory below DuckDB's own default (:mod:`._memory`). Inside a transaction the
+        error goes up: DuckDB has aborted it, and the write around it is what runs again."""
+        if self._in_transaction:
+            return write()
+        while True:
+            try:
+                return write()
+            except duckdb.OutOfMemoryException:
+                cap = _memory.raise_cap(self._con, self._memory_cap)
+                if cap is None:
+                    raise
+                self._memory_cap = cap
 
     def ingest(
         self,
@@ -330,27 +350,31 @@ class Warehouse:
             decoded = self._decode(entity, body, check_fields)
             known = sha in self._stored_small
             compressed = b"" if known else self._zstd.compress(body)
-            with self._transaction() as con:
-                page_id = self._next_page
-                if page_id is None:
-                    page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
-                if not known:
-                    _bodies.store(con, sha, len(body), compressed, page_id)
-                con.execute(
-                    "INSERT INTO raw_pages VALUES ($p, $r, $e, $q, $f, $s, $u, $n, $k)",
-                    {
-                        "p": page_id, "r": run_id, "e": entity, "q": redact(json.dumps(request or {}, default=str, sort_keys=True)),
-                        "f": fetched_at, "s": sha, "u": json.dumps(state_update) if state_update is not None else None,
-                        "n": decoded.count, "k": decoded.quarantine.height,
-                    },
-                )
-                counts = self._apply(con, page_id, run_id, fetched_at, decoded)
-                if state_update is not None:
-                    self._advance(con, entity, state_update, fetched_at)
-            self._next_page = page_id + 1
-            if len(body) <= _SMALL_BODY:
-                self._stored_small.add(sha)
-        return counts
+
+            def write() -> IngestCounts:
+                with self._transaction() as con:
+                    page_id = self._next_page
+                    if page_id is None:
+                        page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
+                    if not known:
+                        _bodies.store(con, sha, len(body), compressed, page_id)
+                    con.execute(
+                        "INSERT INTO raw_pages VALUES ($p, $r, $e, $q, $f, $s, $u, $n, $k)",
+                        {
+                            "p": page_id, "r": run_id, "e": entity, "q": redact(json.dumps(request or {}, default=str, sort_keys=True)),
+                            "f": fetched_at, "s": sha, "u": json.dumps(state_update) if state_update is not None else None,
+                            "n": decoded.count, "k": decoded.quarantine.height,
+                        },
+                    )
+                    counts = self._apply(con, page_id, run_id, fetched_at, decoded)
+                    if state_update is not None:
+                        self._advance(con, entity, state_update, fetched_at)
+                self._next_page = page_id + 1
+                if len(body) <= _SMALL_BODY:
+                    self._stored_small.add(sha)
+                return counts
+
+            return self._with_room(write)
 
     def _decode(self, entity: str, body: bytes, check_fields: bool) -> DecodedPage:
         timezone = self.timezone
@@ -443,10 +467,10 @@ class Warehouse:
             if rows is None or not rows.height:
                 continue
             con.register("_writes", rows.to_arrow())
-            try:
-                con.execute(f"{verb} INTO {q(name)} BY NAME SELECT * FROM _writes")
-            finally:
-                con.unregister("_writes")
+            # no finally: in the transaction a failed write aborts, unregistering fails too and would
+            # hide the error (an out-of-memory one is run again, _with_room); the next register replaces it
+            con.execute(f"{verb} INTO {q(name)} BY NAME SELECT * FROM _writes")
+            con.unregister("_writes")
         return TableCounts(found.get("new", 0), found.get("updated", 0), found.get("unchanged", 0) + found.get("touched", 0))
 
     def _advance(self, con: duckdb.DuckDBPyConnection, entity: str, update: Mapping[str, Any], at: datetime) -> None:
@@ -496,32 +520,36 @@ class Warehouse:
                 + " ORDER BY page_id",
                 None if last is None else {"last": last},
             )
-            decompressor = zstandard.ZstdDecompressor()
-            tables: Counter[str] = Counter()
-            quarantined = 0
-            with self._transaction() as con:
-                self._touches_lookups = True
-                self._state_rows.clear()
-                for name in DERIVED_TABLES:
-                    if name in {t.staging for t in TABLES}:
-                        con.execute(f"DROP TABLE {q(name)}")
-                    else:
-                        con.execute(f"DELETE FROM {q(name)}")
-                # rebuilt rows keep their page as version, though their values may differ now:
-                # the next push sends everything
-                con.execute("DELETE FROM pushed")
-                for t in TABLES:
-                    con.execute(create_typed(t))
-                for page in pages.iter_rows(named=True):
-                    body = _bodies.load(con, page["sha256"], decompressor)
-                    decoded = decode_page(page["entity"], body, timezone=self._timezone_in(con), check_fields=False)
-                    counts = self._apply(con, page["page_id"], page["run_id"], page["fetched_at"], decoded)
-                    quarantined += counts.quarantined
-                    for name, c in counts.tables.items():
-                        tables[name] += c.new + c.updated
-                    if page["state_update"] is not None:
-                        self._advance(con, page["entity"], json.loads(page["state_update"]), page["fetched_at"])
-        return ReplayCounts(pages.height, dict(tables), quarantined)
+
+            def rebuild() -> ReplayCounts:
+                decompressor = zstandard.ZstdDecompressor()
+                tables: Counter[str] = Counter()
+                quarantined = 0
+                with self._transaction() as con:
+                    self._touches_lookups = True
+                    self._state_rows.clear()
+                    for name in DERIVED_TABLES:
+                        if name in {t.staging for t in TABLES}:
+                            con.execute(f"DROP TABLE {q(name)}")
+                        else:
+                            con.execute(f"DELETE FROM {q(name)}")
+                    # rebuilt rows keep their page as version, though their values may differ now:
+                    # the next push sends everything
+                    con.execute("DELETE FROM pushed")
+                    for t in TABLES:
+                        con.execute(create_typed(t))
+                    for page in pages.iter_rows(named=True):
+                        body = _bodies.load(con, page["sha256"], decompressor)
+                        decoded = decode_page(page["entity"], body, timezone=self._timezone_in(con), check_fields=False)
+                        counts = self._apply(con, page["page_id"], page["run_id"], page["fetched_at"], decoded)
+                        quarantined += counts.quarantined
+                        for name, c in counts.tables.items():
+                            tables[name] += c.new + c.updated
+                        if page["state_update"] is not None:
+                            self._advance(con, page["entity"], json.loads(page["state_update"]), page["fetched_at"])
+                return ReplayCounts(pages.height, dict(tables), quarantined)
+
+            return self._with_room(rebuild)
 
     def _timezone_in(self, con: duckdb.DuckDBPyConnection) -> str:
         shop = con.sql("SELECT id, name, time_zone FROM lookups WHERE lookup = 'shop' ORDER BY _version, id").pl()
