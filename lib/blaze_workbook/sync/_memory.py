@@ -18,13 +18,13 @@ import duckdb
 
 log = logging.getLogger("blaze_workbook.sync")
 
-SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def size_bytes(text: str) -> int:
     """``'256MB'`` -> 256,000,000 (DuckDB's reading: MB = 10^6 bytes, MiB = 2^20)."""
-    m = SIZE.fullmatch(text.strip())
+    m = _SIZE.fullmatch(text.strip())
     if m is None:
         raise ValueError(f"not a size: {text!r}")
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
@@ -46,4 +46,4 @@ def raise_cap(con: duckdb.DuckDBPyConnection, cap: int | None) -> int | None:
     return new
 
 
-__all__ = ["SIZE", "ceiling_bytes", "raise_cap", "size_bytes"]
+__all__ = ["ceiling_bytes", "raise_cap", "size_bytes"]

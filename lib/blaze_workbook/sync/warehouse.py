@@ -144,8 +144,10 @@ class Warehouse:
         :class:`ConfigurationError` when the file is not a readable DuckDB database.
         """
         check_timezone(timezone_fallback)
-        if memory_limit is not None and not _memory.SIZE.fullmatch(memory_limit.strip()):
-            raise ConfigurationError(f"memory_limit must be a size such as '256MB' or '2GB', not {memory_limit!r}")
+        try:
+            memory_cap = None if memory_limit is None else _memory.size_bytes(memory_limit)
+        except ValueError:
+            raise ConfigurationError(f"memory_limit must be a size such as '256MB' or '2GB', not {memory_limit!r}") from None
         path = Path(path) if path is not None else default_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
@@ -171,7 +173,7 @@ class Warehouse:
         except DAMAGED as exc:
             con.close()
             raise open_error(path, exc) from exc
-        return cls(con, path, timezone_fallback, None if memory_limit is None else _memory.size_bytes(memory_limit))
+        return cls(con, path, timezone_fallback, memory_cap)
 
     def close(self) -> None:
         with self._lock:
