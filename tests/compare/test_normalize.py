@@ -34,6 +34,9 @@ def run(fn, values, dtype=pl.String):
         ("+15550102030", "5550102030"),
         ("5550102030", "5550102030"),
         ("25550102030", "25550102030"),  # 11 digits not starting with 1: kept
+        ("155501020301", "155501020301"),  # 12 digits starting with 1: kept
+        ("\uff11 1 555 010 2030", "5550102030"),  # a full-width digit is no digit: 11 ASCII digits left
+        ("1", "1"),
         ("+44 20 7946 0958", "442079460958"),  # foreign: digits only
         ("555-0102 x12", "555010212"),  # an extension's digits stay (and differ)
         ("000-000-0000", None),

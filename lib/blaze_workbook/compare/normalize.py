@@ -77,9 +77,13 @@ def trimmed_text(expr: pl.Expr) -> pl.Expr:
 
 def phone_digits(expr: pl.Expr) -> pl.Expr:
     """The national number: digits only, a leading US ``1`` of 11 digits dropped; zeros missing."""
-    # one chain, each step used once (a when/then/otherwise would evaluate ``digits`` per branch)
+    # no when/then/otherwise (it would evaluate ``digits`` per branch); ``digits`` used twice in
+    # one expression is computed once in a lazy query (common subexpressions). The US 1 is
+    # dropped by a slice from a computed offset: the regex ``^1([0-9]{10})$`` -> ``$1`` did the
+    # same at twice the cost (a capture group), a fifth of the customers' classification at 100x
     digits = expr.str.replace_all(r"[^0-9]+", "")
-    national = digits.str.replace(r"^1([0-9]{10})$", "$1")  # 11 digits starting with 1: the 1 dropped
+    us = (digits.str.len_bytes() == 11) & digits.str.starts_with("1")  # ASCII digits: bytes are characters
+    national = digits.str.slice(us.cast(pl.Int64))
     return _blank_to_null(national.str.replace(r"^0*$", ""))  # no digits, or only zeros: missing
 
 
