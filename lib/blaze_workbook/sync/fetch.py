@@ -17,7 +17,7 @@ the server's now.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -29,6 +29,7 @@ from ..blaze.paging import Window, local_day
 from ..errors import BadRequestError, NotFoundError
 from ..mapping import CUSTOMERS, PRODUCTS, TRANSACTIONS, Table
 from .passes import Pass
+from .prepared import PreparedAhead, Ready
 from .plan import Plan, spec_for, tail_start, watermark_for
 from .summary import EntityResult
 from .warehouse import IngestCounts, TableCounts, Warehouse
@@ -108,9 +109,9 @@ class EntitySync:
             index_of = {window: index for index, window in pending}
             passes: dict[Window, Pass] = {}
             retry: list[tuple[int, Window, Pass]] = []
-            with closing(self.client.fetch_windows(self.spec, [w for _, w in pending], self.concurrency)) as pages:
-                for page in pages:
-                    plan = self._first_pass(plan, page, index_of, passes, retry)
+            with closing(self._ahead(self.client.fetch_windows(self.spec, [w for _, w in pending], self.concurrency))) as pages:
+                for ready in pages:
+                    plan = self._first_pass(plan, ready, index_of, passes, retry)
             for index, window, first in retry:
                 plan = self._window(plan, index, window, first)
         else:
@@ -118,24 +119,25 @@ class EntitySync:
                 plan = self._window(plan, index, window)
         return plan
 
-    def _first_pass(self, plan: Plan, page: RawPage, index_of: dict[Window, int], passes: dict[Window, Pass],
+    def _first_pass(self, plan: Plan, ready: Ready, index_of: dict[Window, int], passes: dict[Window, Pass],
                     retry: list[tuple[int, Window, Pass]]) -> Plan:
         """One page of the parallel first passes: stored; on its window's last page the window is
         closed, or queued to be listed again when it moved."""
+        page = ready.page
         assert page.window is not None
         window = page.window
         current = passes.setdefault(window, Pass(window))
-        current.add(page)
+        current.add(page, ready.refs)
         self.result.windows += page.last
         if page.last:  # the window is over: its ids are not kept for the rest of the fill
             del passes[window]
         if not page.last:
-            self._store(plan, page, current)
+            self._store(plan, ready, current)
         elif current.clean:
-            plan = self._close(plan, index_of[window], current, page, settled=True)
+            plan = self._close(plan, index_of[window], current, ready, settled=True)
         else:
             log.info("%s: %s moved while listed; listing it again", self.entity, current.describe())
-            self._store(plan, page, current)
+            self._store(plan, ready, current)
             retry.append((index_of[window], window, current))
         return plan
 
@@ -168,23 +170,24 @@ class EntitySync:
             if number > 1:
                 self.result.refetched += 1
             current = Pass(window, number)
-            with closing(self.client.iter_pages(spec or self.spec, window)) as pages:
-                for page in pages:
-                    current.add(page)
+            with closing(self._ahead(self.client.iter_pages(spec or self.spec, window))) as pages:
+                for ready in pages:
+                    page = ready.page
+                    current.add(page, ready.refs)
                     if not page.last:
-                        self._store(plan, page, current)
+                        self._store(plan, ready, current)
                         continue
                     settled = current.settled(previous)
                     if settled or number >= self.max_passes:
                         if not settled:
                             log.warning("%s: %s never held still in %d passes; the next run lists it again",
                                         self.entity, current.describe(), number)
-                        return self._close(plan, index, current, page, settled=settled)
+                        return self._close(plan, index, current, ready, settled=settled)
                     log.info("%s: %s moved while listed; listing it again", self.entity, current.describe())
-                    self._store(plan, page, current)
+                    self._store(plan, ready, current)
             previous = current
 
-    def _close(self, plan: Plan, index: int, current: Pass, last: RawPage, *, settled: bool) -> Plan:
+    def _close(self, plan: Plan, index: int, current: Pass, last: Ready, *, settled: bool) -> Plan:
         """Store a window's last page with the window marked done, after re-reading the sales its
         refunds changed (the mark then rides on the last of those)."""
         done = plan.with_done(index) if settled else plan.with_unsettled(index, self.tz)
@@ -284,14 +287,19 @@ class EntitySync:
 
     # --- storing ---------------------------------------------------------------------------
 
-    def _store(self, plan: Plan, page: RawPage, current: Pass | None = None) -> None:
+    def _ahead(self, pages: Iterator[RawPage]) -> PreparedAhead:
+        return PreparedAhead(pages, lambda body: self.wh.prepare(self.entity, body), name=self.entity)
+
+    def _store(self, plan: Plan, page: RawPage | Ready, current: Pass | None = None) -> None:
         """One page and the plan as cursor, in one transaction (an empty page only marks)."""
+        ready, page = (page, page.page) if isinstance(page, Ready) else (None, page)
         if page.count == 0:
             self._mark(plan)
             return
         request = request_of(page, phase=plan.phase, plan=plan.plan_id, **{"pass": current.number if current else None})
-        counts = self.wh.ingest(self.run_id, self.entity, page.body, request, {"cursor": plan.cursor()},
-                                fetched_at=page.fetched_at)
+        body = ready.prepared() if ready is not None else None
+        counts = self.wh.ingest(self.run_id, self.entity, page.body if body is None else body, request,
+                                {"cursor": plan.cursor()}, fetched_at=page.fetched_at)
         self._unsaved = 0
         self._changed += account(self.result, counts)
         self.emit("page", self.entity, records=counts.records)

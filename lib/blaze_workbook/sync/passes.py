@@ -89,12 +89,13 @@ class Pass:
     #: parent sale id -> the latest ``created`` of a refund of it read in this pass
     refunds: dict[str, int] = field(default_factory=dict)
 
-    def add(self, page: RawPage) -> None:
+    def add(self, page: RawPage, found: list[Ref] | None = None) -> None:
+        """Count ``page`` into the pass; ``found`` are its :func:`refs` when already read."""
         self.pages += 1
         self.records += page.count
         if page.total is not None:
             self.totals.add(page.total)
-        for ref in refs(page.body):
+        for ref in refs(page.body) if found is None else found:
             if not isinstance(ref.id, str) or not ref.id:
                 continue
             self.ids.append(ref.id)

@@ -103,6 +103,34 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_local = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    """This thread's compressor (a ``ZstdCompressor`` must not be shared between threads)."""
+    zstd = getattr(_local, "zstd", None)
+    if zstd is None:
+        zstd = _local.zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+    return zstd
+
+
+@dataclass(frozen=True, repr=False)
+class Prepared:
+    """A page ready to store (:meth:`Warehouse.prepare`): decoded in the shop's time zone as
+    known then, hashed, and compressed unless a small body already stored."""
+
+    entity: str
+    body: bytes
+    sha: str
+    compressed: bytes | None
+    check_fields: bool
+    timezone: str
+    decoded: DecodedPage
+
+    def __repr__(self) -> str:
+        return f"Prepared({self.entity}, {len(self.body)} bytes, {self.decoded.count} records)"
+
+
 class Warehouse:
     """One open warehouse file. Hold it for the length of a run: it holds the file's lock."""
 
@@ -114,7 +142,6 @@ class Warehouse:
         self.path = path
         self.timezone_fallback = timezone_fallback
         self._lock = threading.RLock()
-        self._zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
         #: look-ups as last read; dropped whenever a transaction wrote look-ups
         self._lookups: dict[str, pl.DataFrame] | None = None
         self._touches_lookups = False
@@ -325,11 +352,24 @@ class Warehouse:
                     raise
                 self._memory_cap = cap
 
+    def prepare(self, entity: str, body: bytes, *, check_fields: bool = True) -> Prepared:
+        """The half of :meth:`ingest` that needs no lock: the page decoded, hashed and compressed.
+
+        Any thread may call it (a lane decodes its next page while it writes this one, see
+        :mod:`.ahead`). A body that is not a Blaze page raises :class:`InputDataError`."""
+        check_entity(entity)
+        body = bytes(body)
+        sha = hashlib.sha256(body).hexdigest()
+        timezone = self._timezone_unlocked()
+        decoded = self._decode(entity, body, check_fields, timezone)
+        compressed = None if sha in self._stored_small else _compressor().compress(body)
+        return Prepared(entity, body, sha, compressed, check_fields, timezone, decoded)
+
     def ingest(
         self,
         run_id: str,
         entity: str,
-        body: bytes,
+        body: bytes | Prepared,
         request: Mapping[str, Any] | None = None,
         state_update: Mapping[str, Any] | None = None,
         *,
@@ -338,20 +378,23 @@ class Warehouse:
     ) -> IngestCounts:
         """Store one fetched page, merge it, quarantine what must be, advance ``entity``'s state.
 
-        All in one transaction. ``state_update`` may set ``watermark_ms`` and ``cursor`` (any
-        JSON); keys left out keep their value. A body that is not a Blaze page raises
-        :class:`InputDataError` and stores nothing. ``check_fields=False`` skips counting
-        undeclared fields (about half the decode time of a transaction page).
+        All in one transaction. ``body`` is the page's bytes or what :meth:`prepare` made of
+        them. ``state_update`` may set ``watermark_ms`` and ``cursor`` (any JSON); keys left out
+        keep their value. A body that is not a Blaze page raises :class:`InputDataError` and
+        stores nothing. ``check_fields=False`` skips counting undeclared fields (about half the
+        decode time of a transaction page).
         """
         check_entity(entity)
         _check_state_update(state_update)
         fetched_at = fetched_at or _now()
-        body = bytes(body)
-        sha = hashlib.sha256(body).hexdigest()
+        page = body if isinstance(body, Prepared) else self.prepare(entity, body, check_fields=check_fields)
+        if page.entity != entity:
+            raise ValueError(f"a {page.entity} page cannot be ingested as {entity}")
         with self._lock:
-            decoded = self._decode(entity, body, check_fields)
-            known = sha in self._stored_small
-            compressed = b"" if known else self._zstd.compress(body)
+            decoded = page.decoded
+            if page.timezone != self.timezone:  # the shop's time zone arrived since: dates move
+                decoded = self._decode(entity, page.body, page.check_fields, self.timezone)
+            known = page.sha in self._stored_small
 
             def write() -> IngestCounts:
                 with self._transaction() as con:
@@ -359,12 +402,13 @@ class Warehouse:
                     if page_id is None:
                         page_id = con.execute("SELECT coalesce(max(page_id), 0) + 1 FROM raw_pages").fetchall()[0][0]
                     if not known:
-                        _bodies.store(con, sha, len(body), compressed, page_id)
+                        compressed = page.compressed if page.compressed is not None else _compressor().compress(page.body)
+                        _bodies.store(con, page.sha, len(page.body), compressed, page_id)
                     con.execute(
                         "INSERT INTO raw_pages VALUES ($p, $r, $e, $q, $f, $s, $u, $n, $k)",
                         {
                             "p": page_id, "r": run_id, "e": entity, "q": redact(json.dumps(request or {}, default=str, sort_keys=True)),
-                            "f": fetched_at, "s": sha, "u": json.dumps(state_update) if state_update is not None else None,
+                            "f": fetched_at, "s": page.sha, "u": json.dumps(state_update) if state_update is not None else None,
                             "n": decoded.count, "k": decoded.quarantine.height,
                         },
                     )
@@ -372,14 +416,19 @@ class Warehouse:
                     if state_update is not None:
                         self._advance(con, entity, state_update, fetched_at)
                 self._next_page = page_id + 1
-                if len(body) <= _SMALL_BODY:
-                    self._stored_small.add(sha)
+                if len(page.body) <= _SMALL_BODY:
+                    self._stored_small.add(page.sha)
                 return counts
 
             return self._with_room(write)
 
-    def _decode(self, entity: str, body: bytes, check_fields: bool) -> DecodedPage:
-        timezone = self.timezone
+    def _timezone_unlocked(self) -> str:
+        """:attr:`timezone` without waiting for the lock when the look-ups are read already
+        (:meth:`ingest` checks it again under the lock)."""
+        cached = self._lookups
+        return shop_timezone(dict(cached), self.timezone_fallback) if cached is not None else self.timezone
+
+    def _decode(self, entity: str, body: bytes, check_fields: bool, timezone: str) -> DecodedPage:
         if len(body) > _SMALL_BODY:
             return decode_page(entity, body, timezone=timezone, check_fields=check_fields)
         key = (entity, body, timezone, check_fields)
@@ -602,4 +651,4 @@ def _check_state_update(update: Mapping[str, Any] | None) -> None:
         raise ConfigurationError(f"watermark_ms must be epoch milliseconds (int), got {mark!r}")
 
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEZONE", "FILE_NAME", "IngestCounts", "ReplayCounts", "TableCounts", "Warehouse", "default_path"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEZONE", "FILE_NAME", "IngestCounts", "Prepared", "ReplayCounts", "TableCounts", "Warehouse", "default_path"]
