@@ -301,7 +301,10 @@ def _listed(p: Plan, e_keys: pl.DataFrame, pg: P.Pairing, per_field: dict[str, l
         return pl.DataFrame(schema=DISCREPANCY_SCHEMA)
     found = pl.concat(parts)
     pairs = found.get_column(_PAIR).to_numpy()
-    keys = P.take(e_keys.select(P.key_columns(len(p.keys))), pg.existing_rows[pairs]).with_columns(pl.Series(P.POS, pg.positions[pairs]))
+    key_text = e_keys.select(P.key_columns(len(p.keys)))
+    if len(pairs) * 10 >= key_text.height:  # gathering many rows: from one chunk, several times faster
+        key_text = key_text.rechunk()  # (1.1 M customer discrepancies at 100x: 0.08 -> 0.02 s)
+    keys = P.take(key_text, pg.existing_rows[pairs]).with_columns(pl.Series(P.POS, pg.positions[pairs]))
     return (
         found.with_columns(keys.select(P.key_text(len(p.keys)).alias("key")).to_series(), pl.lit(p.table.legacy).alias("table"))
         .select(list(DISCREPANCY_SCHEMA))
