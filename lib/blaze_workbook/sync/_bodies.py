@@ -30,13 +30,11 @@ def store(con: duckdb.DuckDBPyConnection, sha256: str, size: int, compressed: by
     """Store a body unless one with the same content is stored; ``True`` when it was stored now.
 
     In the caller's transaction: the parts and the page that refers to them commit together."""
-    inserted = con.execute(
-        "INSERT INTO raw_bodies (sha256, codec, size, body, page_id) VALUES ($s, $c, $n, NULL, $p) "
-        "ON CONFLICT DO NOTHING RETURNING sha256",
-        {"s": sha256, "c": CODEC, "n": size, "p": page_id},
-    ).fetchall()
-    if not inserted:
+    # a look-up, then a plain insert: DuckDB's ON CONFLICT took ~13 ms a body against ~9
+    if con.execute("SELECT 1 FROM raw_bodies WHERE sha256 = $s", {"s": sha256}).fetchall():
         return False
+    con.execute("INSERT INTO raw_bodies (sha256, codec, size, body, page_id) VALUES ($s, $c, $n, NULL, $p)",
+                {"s": sha256, "c": CODEC, "n": size, "p": page_id})
     parts = [compressed[k:k + PART_BYTES] for k in range(0, len(compressed), PART_BYTES)]
     con.execute(
         "INSERT INTO raw_parts SELECT $p, generate_subscripts($parts, 1), unnest($parts)",
