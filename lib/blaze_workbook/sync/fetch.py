@@ -297,9 +297,9 @@ class EntitySync:
             self._mark(plan)
             return
         request = request_of(page, phase=plan.phase, plan=plan.plan_id, **{"pass": current.number if current else None})
-        body = ready.prepared() if ready is not None else None
-        counts = self.wh.ingest(self.run_id, self.entity, page.body if body is None else body, request,
-                                {"cursor": plan.cursor()}, fetched_at=page.fetched_at)
+        body = ready.prepared() if ready is not None else page.body  # prepared: a page with records
+        counts = self.wh.ingest(self.run_id, self.entity, body, request, {"cursor": plan.cursor()},
+                                fetched_at=page.fetched_at)
         self._unsaved = 0
         self._changed += account(self.result, counts)
         self.emit("page", self.entity, records=counts.records)

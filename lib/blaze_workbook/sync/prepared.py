@@ -1,9 +1,11 @@
 """A listing's pages made ready to store on a second thread while the lane stores the one before.
 
 Storing a page is two halves: :meth:`Warehouse.prepare` decodes, hashes and compresses it (CPU,
-mostly holding the GIL), and :meth:`Warehouse.ingest` writes it (DuckDB, mostly outside the GIL,
-under the warehouse's lock). A lane doing both in turn kept the second core idle while it
-decoded and the GIL idle while DuckDB wrote. Here a worker thread takes the pages from the
+mostly holding the GIL), and :meth:`Warehouse.ingest` writes it (DuckDB, under the warehouse's
+lock). A lane doing both in turn held the warehouse lock while it decoded, and the other lanes
+waited. Both halves still need the GIL for much of their time (DuckDB's Python layer takes it
+at every statement: a lane's writes took 62.6 ms a demo page alone, 170 ms beside a decoding
+thread), so the gain is the overlap that is left (bench/README, sixth round). Here a worker thread takes the pages from the
 listing, prepares each and reads its :class:`~.passes.Ref` s, at most :data:`DEPTH` pages ahead;
 the lane stores them in the order the listing gave them, so nothing about what is stored, or
 when the state advances, changes.

@@ -356,7 +356,7 @@ class Warehouse:
         """The half of :meth:`ingest` that needs no lock: the page decoded, hashed and compressed.
 
         Any thread may call it (a lane decodes its next page while it writes this one, see
-        :mod:`.ahead`). A body that is not a Blaze page raises :class:`InputDataError`."""
+        :mod:`.prepared`). A body that is not a Blaze page raises :class:`InputDataError`."""
         check_entity(entity)
         body = bytes(body)
         sha = hashlib.sha256(body).hexdigest()
