@@ -13,7 +13,10 @@ import pytest
 
 from blaze_workbook.errors import ConfigurationError, InputDataError
 from blaze_workbook.mapping import CUSTOMERS, PRODUCTS, TABLES, TRANSACTION_ITEMS, TRANSACTIONS
+from blaze_workbook.blaze.pages import RawPage
+from blaze_workbook.blaze.paging import DayWindow
 from blaze_workbook.sync import decode_page, frame_schema, resolve, shop_timezone
+from blaze_workbook.sync.passes import Pass, refs
 
 #: copies of shared/blaze/samples (real responses, anonymised), so the tests run without shared/
 SAMPLES = Path(__file__).resolve().parent / "data"
@@ -361,6 +364,57 @@ def test_transaction_items_quarantined_alone_and_parents_with_their_items():
         "unknown_enum:transactions.payment_type": 1,
         "unknown_enum:transaction_items.item_status": 1,
     }
+
+
+def test_undeclared_fields_are_counted_exactly_whatever_the_key_order():
+    """Records are decoded and checked for undeclared fields in one pass where they have none;
+    the others are counted one by one. Both ways give the same frames as not checking."""
+    plain = record("transactions") | {"id": "t-plain"}
+    extra_top = record("transactions") | {"id": "t-top", "loyaltyTier": "gold", "_meta": {"x": 1}}
+    extra_item = record("transactions") | {"id": "t-item"}
+    extra_item["cart"]["items"][0]["lotNumber"] = "L1"
+    extra_item["cart"]["items"][1]["lotNumber"] = "L2"
+    shuffled = dict(reversed(list((record("transactions") | {"id": "t-shuffled"}).items())))
+    no_cart = {k: v for k, v in record("transactions").items() if k != "cart"} | {"id": "t-nocart"}
+    body = page(plain, extra_top, extra_item, shuffled, no_cart)
+    checked = decode_page("transactions", body, timezone=LA)
+    unchecked = decode_page("transactions", body, timezone=LA, check_fields=False)
+    assert checked.drift == {
+        "extra_field:transactions.loyaltyTier": 1,
+        "extra_field:transactions._meta": 1,
+        "extra_field:transaction_items.lotNumber": 2,
+    }
+    assert unchecked.drift == {}
+    assert checked.quarantine.is_empty() and unchecked.quarantine.is_empty()
+    for name, frame in checked.frames.items():
+        assert frame.equals(unchecked.frames[name]), name
+    ids = checked.frames[TRANSACTIONS.staging].get_column("transaction_id").to_list()
+    assert ids == ["t-plain", "t-top", "t-item", "t-shuffled", "t-nocart"]
+
+
+@pytest.mark.parametrize("entity", ["members", "transactions", "products"])
+def test_a_page_read_in_one_call_gives_what_a_pass_reads(entity):
+    """The usual page is decoded in one call, and its records then stand in for the passes'
+    refs: same id, modified, created and refund link as reading the body again."""
+    recs = [record(entity) | {"id": f"r{i}", "modified": 1_700_000_000_000 + i} for i in range(3)]
+    if entity == "transactions":
+        recs[1] |= {"transType": "Refund", "parentTransactionId": "r0", "created": 1_700_000_000_123}
+    body = page(*recs)
+    decode_page(entity, page(record(entity)), timezone=LA)  # the first page builds the one-call decoder
+    decoded = decode_page(entity, body, timezone=LA)
+    assert decoded.refs is not None and decoded.count == 3
+    fields = ("id", "modified", "created", "transType", "parentTransactionId")
+    assert [tuple(getattr(r, f, None) for f in fields) for r in decoded.refs] == [tuple(getattr(r, f) for f in fields) for r in refs(body)]
+    window = DayWindow(date(2026, 1, 1), date(2026, 1, 7))
+    listed = RawPage(f"/{entity}", {}, body, 3, 0, 100, 3, datetime.now(UTC), 0.0, window)
+    with_refs, reread = Pass(window), Pass(window)
+    with_refs.add(listed, decoded.refs)
+    reread.add(listed)
+    assert (with_refs.seen, with_refs.refunds, with_refs.ids) == (reread.seen, reread.refunds, reread.ids)
+    if entity == "transactions":
+        assert with_refs.refunds == {"r0": 1_700_000_000_123}
+    # a record with an undeclared field sends the page the long way, refs read from the body
+    assert decode_page(entity, page(*recs, recs[0] | {"brandNewField": 1}), timezone=LA).refs is None
 
 
 def test_date_falls_back_to_end_then_start_time_and_zero_means_unset():

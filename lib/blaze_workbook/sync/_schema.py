@@ -199,20 +199,31 @@ def _insert(tree: Tree, path: Path) -> None:
         node = child
 
 
-def _struct(name: str, tree: Tree) -> type[msgspec.Struct]:
+def _struct(name: str, tree: Tree, strict: dict[Path, list[str]] | None = None, at: Path = ()) -> type[msgspec.Struct]:
+    """The Struct of ``tree``'s paths. ``strict``: node path -> every key allowed there, in the
+    order records carry them; such a node accepts no other key and skips the keys it does not
+    need as raw JSON, so decoding a record also proves it has no undeclared field."""
+    allowed = strict.get(at) if strict is not None else None
+    needed = sorted(k for k in tree if k != "__kind__")
     fields: list[tuple[str, Any, Any]] = []
-    for key, sub in sorted(tree.items()):
-        if key == "__kind__":
+    rename: dict[str, str] = {}
+    for i, key in enumerate(needed if allowed is None else dict.fromkeys([*allowed, *needed])):
+        sub = tree.get(key)
+        if sub is None:  # allowed here, not needed by the mapping
+            fields.append((f"_k{i}", msgspec.Raw, None))
+            rename[f"_k{i}"] = key
             continue
         if not key.isidentifier():
             raise ConfigurationError(f"JSON key {key!r} is not usable as a field name")
         if sub == _LEAF:
             fields.append((key, Any, None))
             continue
-        inner = _struct(f"{name}_{key}", sub)
+        inner = _struct(f"{name}_{key}", sub, strict, (*at, key))
         typ = list[inner] | None if sub["__kind__"] == "list" else inner | None  # type: ignore[valid-type]
         fields.append((key, typ, None))
-    return msgspec.defstruct(name, fields, kw_only=True, omit_defaults=True)
+    return msgspec.defstruct(
+        name, fields, kw_only=True, omit_defaults=True, forbid_unknown_fields=allowed is not None, rename=rename or None
+    )
 
 
 def _tree_for(plans: tuple[TablePlan, ...], extra: tuple[Path, ...] = ()) -> Tree:
@@ -262,7 +273,7 @@ def decoders(entity: str) -> Decoders:
     """Decoders for ``entity``'s records, built once from the mapping."""
     check_entity(entity)
     if entity in ENTITY_PLANS:
-        tree = _tree_for(ENTITY_PLANS[entity])
+        tree = _record_tree(entity)
     else:
         tree = {"__kind__": "object"}
         for p in _LOOKUP_PATHS:
@@ -271,6 +282,28 @@ def decoders(entity: str) -> Decoders:
     keys = msgspec.json.Decoder(dict[str, msgspec.Raw])
     child = msgspec.json.Decoder(_CartKeys) if entity == "transactions" else None
     return Decoders(record, keys, child)
+
+
+def strict_decoder(entity: str, allowed: dict[Path, list[str]]) -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any]]:
+    """Like ``decoders(entity).record``, but failing on any key outside ``allowed`` (node path ->
+    allowed keys, in the order records carry them) at those nodes (see :func:`_struct`); and
+    the same for a whole page (``values, skip, limit, total``) in one call."""
+    check_entity(entity)
+    record = _struct(f"Strict_{entity}", _record_tree(entity), allowed)
+    page = msgspec.defstruct(
+        f"StrictPage_{entity}", [("values", list[record]), ("skip", Any, None), ("limit", Any, None), ("total", Any, None)]  # type: ignore[valid-type]
+    )
+    return msgspec.json.Decoder(record, float_hook=Decimal), msgspec.json.Decoder(page, float_hook=Decimal)
+
+
+#: what a pass over a window reads of every record (``passes.Ref``), decoded with the record
+#: where the entity's records carry it, so the pass needs no parse of its own
+REF_FIELDS: tuple[str, ...] = ("id", "modified", "created", "transType", "parentTransactionId")
+
+
+def _record_tree(entity: str) -> Tree:
+    carried = known_fields().get(entity, frozenset())
+    return _tree_for(ENTITY_PLANS[entity], tuple((f,) for f in REF_FIELDS if f in carried))
 
 
 ENVELOPE = msgspec.json.Decoder(Envelope)

@@ -21,7 +21,7 @@ shop's time zone become known (:func:`resolve`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from ..mapping import Table
 from . import _coerce
 from ._columns import PLAUSIBLE_UNTIL_MS, Columns, columns, count_enums, count_implausible, finish, walk
 from ._resolve import resolve, shop_timezone
-from ._schema import ENTITY_PLANS, ENVELOPE, LOOKUP_ENTITIES, MODIFIED, PERSON_LOOKUPS, TablePlan, check_entity, decoders, known_fields
+from ._schema import ENTITY_PLANS, ENVELOPE, LOOKUP_ENTITIES, MODIFIED, PERSON_LOOKUPS, Path, TablePlan, check_entity, decoders, known_fields, strict_decoder
 from ._types import LOOKUP_SCHEMA, MONEY, NUMERIC, QUARANTINE_SCHEMA, TIMESTAMP, check_timezone, dtype, frame_schema, person_name
 
 _UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
@@ -55,6 +55,9 @@ class DecodedPage:
     skip: int | None = None
     limit: int | None = None
     total: int | None = None
+    #: per record, in page order, an object with the attributes of ``passes.Ref`` (the decoded
+    #: records, when the page was read in one call); ``None``: read them from the body
+    refs: list[Any] | None = field(default=None, repr=False)
 
     def staging(self, table: Table) -> pl.DataFrame:
         """``table``'s frame with exactly its staging columns."""
@@ -93,7 +96,7 @@ class _Quarantine:
         rid = record_id if isinstance(record_id, str) and record_id else None
         self.rows.append((entity, rid, reason, text))
 
-    def add_bad(self, entity: str, cols: Columns, key: str, payloads: list[bytes]) -> None:
+    def add_bad(self, entity: str, cols: Columns, key: str, payloads: Sequence[bytes] | _LazyRaws) -> None:
         ids = cols.values(key)
         for i, reasons in sorted(cols.bad.items()):
             self.add(entity, ids[i], "; ".join(reasons), payloads[i])
@@ -111,74 +114,104 @@ def _loose_id(raw: msgspec.Raw) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _decode_records(entity: str, raws: list[msgspec.Raw], quarantine: _Quarantine) -> tuple[list[Any], list[msgspec.Raw]]:
-    """Records as Structs; a record of the wrong shape is quarantined with msgspec's reason."""
+#: entity -> its strict record and page decoders (:func:`_strict`), or None when it has none
+_STRICT: dict[str, tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any]] | None] = {}
+
+
+def _strict(entity: str, sample: msgspec.Raw) -> msgspec.json.Decoder[Any] | None:
+    """The entity's record decoder that also fails on fields neither the swagger declares nor
+    real responses were seen to carry (at the top, and in cart items for transactions): a
+    record it decodes adds no drift, so it is decoded and checked in one pass. Built once per
+    entity, expecting keys in the order of ``sample``."""
+    if entity in _STRICT:
+        built = _STRICT[entity]
+        return None if built is None else built[0]
+    known = known_fields()
+    dec = decoders(entity)
+    if entity not in known or (dec.child_keys is not None and "transaction_items" not in known):
+        _STRICT[entity] = None
+        return None
+    try:
+        keys = dec.keys.decode(sample)
+        allowed: dict[Path, list[str]] = {(): _in_order(known[entity], keys)}
+        if dec.child_keys is not None:
+            try:
+                items = dec.child_keys.decode(keys["cart"]).items or () if "cart" in keys else ()
+            except _UNDECODABLE:
+                items = ()
+            allowed[("cart", "items")] = _in_order(known["transaction_items"], items[0] if items else ())
+    except _UNDECODABLE:
+        return None  # an odd sample: try again with the next page's
+    _STRICT[entity] = built = strict_decoder(entity, allowed)
+    return built[0]
+
+
+def _whole_page(entity: str, body: bytes) -> tuple[list[Any], int | None, int | None, int | None] | None:
+    """The usual page in one call: every record an object without undeclared fields. ``None``
+    when the entity's strict decoders are not built yet or any record is not like that: the
+    page is then read record by record."""
+    built = _STRICT.get(entity)
+    if built is None:
+        return None
+    try:
+        page = built[1].decode(body)
+    except _UNDECODABLE:
+        return None
+    return page.values, _as_int(page.skip), _as_int(page.limit), _as_int(page.total)
+
+
+class _LazyRaws:
+    """A page's raw records, cut from the body only if one is asked for (a quarantine payload)."""
+
+    def __init__(self, entity: str, body: bytes) -> None:
+        self._entity = entity
+        self._body = body
+        self._raws: list[msgspec.Raw] | None = None
+
+    def __getitem__(self, i: int) -> msgspec.Raw:
+        if self._raws is None:
+            self._raws = _envelope(self._entity, self._body)[0]
+        return self._raws[i]
+
+
+def _in_order(fields: frozenset[str], seen: Iterable[str]) -> list[str]:
+    """``fields``, those ``seen`` first in their order (msgspec then finds each key where expected)."""
+    first = [k for k in seen if k in fields]
+    return first + sorted(fields.difference(first))
+
+
+def _decode_records(
+    entity: str, raws: list[msgspec.Raw], quarantine: _Quarantine, check_fields: bool
+) -> tuple[list[Any], list[msgspec.Raw], list[msgspec.Raw]]:
+    """Records as Structs, the raw JSON of each, and (``check_fields``) the raw JSON of those
+    that may carry undeclared fields; a record of the wrong shape is quarantined with
+    msgspec's reason."""
     dec = decoders(entity).record
+    strict = _strict(entity, raws[0]) if check_fields and raws else None
     records: list[Any] = []
     kept: list[msgspec.Raw] = []
+    drifting: list[msgspec.Raw] = []
     for raw in raws:
+        if strict is not None:
+            try:
+                records.append(strict.decode(raw))
+                kept.append(raw)
+                continue
+            except _UNDECODABLE:
+                pass
         try:
             records.append(dec.decode(raw))
             kept.append(raw)
         except _UNDECODABLE as exc:
             quarantine.add(entity, _loose_id(raw), f"record cannot be decoded: {exc}", raw)
-    return records, kept
-
-
-def _known_only(name: str, fields: frozenset[str], order: list[str], extra: Mapping[str, Any] | None = None) -> type[msgspec.Struct]:
-    """A Struct that accepts exactly ``fields`` (values skipped as raw JSON), nothing else.
-
-    Fields are declared in ``order`` (as records were seen to carry them) where it knows them:
-    msgspec then finds each key at its expected place instead of searching."""
-    typed = extra or {}
-    names = [k for k in dict.fromkeys(order) if k in fields] + sorted(fields.difference(order))
-    spec = [(f"f{i}", typed.get(k, msgspec.Raw), None) for i, k in enumerate(names)]
-    return msgspec.defstruct(name, spec, kw_only=True, forbid_unknown_fields=True, rename={f"f{i}": k for i, k in enumerate(names)})
-
-
-_NO_EXTRA: dict[str, msgspec.json.Decoder[Any] | None] = {}
-
-
-def _no_extra_fields(entity: str, sample: msgspec.Raw) -> msgspec.json.Decoder[Any] | None:
-    """A decoder that succeeds only on a record without undeclared fields (its own, and its
-    cart items' for transactions): such a record adds no drift, and checking it costs one pass
-    without a dict per record and item. Anything else takes the exact count. Built once per
-    entity, in the key order of ``sample``."""
-    if entity in _NO_EXTRA:
-        return _NO_EXTRA[entity]
-    known = known_fields()
-    top = known.get(entity)
-    dec = decoders(entity)
-    decoder = None
-    try:
-        keys = dec.keys.decode(sample)
-        if top is not None and dec.child_keys is None:
-            decoder = msgspec.json.Decoder(_known_only(f"_Known_{entity}", top, list(keys)))
-        elif top is not None and "cart" in top and "transaction_items" in known:
-            try:
-                items = dec.child_keys.decode(keys["cart"]).items or () if "cart" in keys else ()  # type: ignore[union-attr]
-            except _UNDECODABLE:
-                items = ()
-            item = _known_only(f"_Known_{entity}_item", known["transaction_items"], list(items[0]) if items else [])
-            cart = msgspec.defstruct(f"_Known_{entity}_cart", [("items", list[item] | None, None)], kw_only=True)  # type: ignore[valid-type]
-            decoder = msgspec.json.Decoder(_known_only(f"_Known_{entity}", top, list(keys), {"cart": cart | None}))
-    except _UNDECODABLE:
-        return None  # an odd sample: try again with the next page's
-    _NO_EXTRA[entity] = decoder
-    return decoder
+            continue
+        if check_fields:
+            drifting.append(raw)
+    return records, kept, drifting
 
 
 def _count_extra_fields(entity: str, raws: list[msgspec.Raw], drift: Counter[str]) -> None:
     """Count fields neither the swagger declares nor real responses were seen to carry."""
-    fast = _no_extra_fields(entity, raws[0]) if raws else None
-    if fast is not None:
-        drifting = []
-        for raw in raws:
-            try:
-                fast.decode(raw)
-            except _UNDECODABLE:
-                drifting.append(raw)
-        raws = drifting
     dec = decoders(entity)
     known = known_fields()
     top = known.get(entity)
@@ -234,15 +267,21 @@ def decode_page(
     check_entity(entity)
     check_timezone(timezone)
     body = bytes(body)
-    raws, skip, limit, total = _envelope(entity, body)
     drift: Counter[str] = Counter()
     quarantine = _Quarantine()
-    records, kept = _decode_records(entity, raws, quarantine)
+    whole = _whole_page(entity, body) if check_fields and entity in ENTITY_PLANS else None
+    kept: list[msgspec.Raw] | _LazyRaws
+    if whole is not None:
+        records, skip, limit, total = whole
+        kept, drifting, refs, count = _LazyRaws(entity, body), [], records, len(records)
+    else:
+        raws, skip, limit, total = _envelope(entity, body)
+        records, kept, drifting = _decode_records(entity, raws, quarantine, check_fields and entity not in LOOKUP_ENTITIES)
+        refs, count = None, len(raws)
     if entity in LOOKUP_ENTITIES:
         frames = {LOOKUP_ENTITIES[entity]: _lookup_frame(entity, records, kept, quarantine, drift)}
-        return DecodedPage(entity, frames, quarantine.frame(), dict(drift), len(raws), skip, limit, total)
-    if check_fields:
-        _count_extra_fields(entity, kept, drift)
+        return DecodedPage(entity, frames, quarantine.frame(), dict(drift), count, skip, limit, total)
+    _count_extra_fields(entity, drifting, drift)
 
     frames: dict[str, pl.DataFrame] = {}
     parent_plan, *child_plans = ENTITY_PLANS[entity]
@@ -278,10 +317,10 @@ def decode_page(
     if lookups is not None:
         tables = {p.table.staging: p.table for p in ENTITY_PLANS[entity]}
         frames = {name: resolve(f, tables[name], lookups, timezone) for name, f in frames.items()}
-    return DecodedPage(entity, frames, quarantine.frame(), dict(drift), len(raws), skip, limit, total)
+    return DecodedPage(entity, frames, quarantine.frame(), dict(drift), count, skip, limit, total, refs)
 
 
-def _lookup_frame(entity: str, records: list[Any], kept: list[msgspec.Raw], quarantine: _Quarantine, drift: Counter[str]) -> pl.DataFrame:
+def _lookup_frame(entity: str, records: list[Any], kept: list[msgspec.Raw] | _LazyRaws, quarantine: _Quarantine, drift: Counter[str]) -> pl.DataFrame:
     """``id, name, time_zone, opened_ms`` of look-up records; a person's name is first + ' ' + last.
 
     ``opened_ms`` is the shop's ``created`` (where members and products can begin, see

@@ -89,8 +89,9 @@ class Pass:
     #: parent sale id -> the latest ``created`` of a refund of it read in this pass
     refunds: dict[str, int] = field(default_factory=dict)
 
-    def add(self, page: RawPage, found: list[Ref] | None = None) -> None:
-        """Count ``page`` into the pass; ``found`` are its :func:`refs` when already read."""
+    def add(self, page: RawPage, found: list[Any] | None = None) -> None:
+        """Count ``page`` into the pass; ``found`` are its :func:`refs` when already read (or its
+        decoded records, which have the same attributes)."""
         self.pages += 1
         self.records += page.count
         if page.total is not None:
@@ -102,9 +103,10 @@ class Pass:
             modified = _int(ref.modified)
             if modified is not None:
                 self.seen[ref.id] = max(modified, self.seen.get(ref.id, modified))
-            parent = ref.parentTransactionId
-            if ref.transType == "Refund" and isinstance(parent, str) and parent:
-                when = _int(ref.created) or modified
+            # a decoded record stands in for its Ref; a member's or product's has no refund link
+            parent = getattr(ref, "parentTransactionId", None)
+            if getattr(ref, "transType", None) == "Refund" and isinstance(parent, str) and parent:
+                when = _int(getattr(ref, "created", None)) or modified
                 if when is not None:
                     self.refunds[parent] = max(when, self.refunds.get(parent, when))
 

@@ -37,6 +37,7 @@ class Ready:
     """One page of the listing with its records' refs, and its prepared form (or why it has none)."""
 
     page: RawPage
+    #: the records' :class:`~.passes.Ref` s (or the decoded records, which have their attributes)
     refs: list[Ref]
     _prepared: Prepared | None
     _error: BaseException | None = None
@@ -60,13 +61,14 @@ class PreparedAhead:
         self._thread.start()
 
     def _ready(self, page: RawPage) -> Ready:
-        found = refs(page.body) if page.count else []
         if not page.count:
-            return Ready(page, found, None)
+            return Ready(page, [], None)
         try:
-            return Ready(page, found, self._prepare(page.body))
+            prepared = self._prepare(page.body)
         except Exception as exc:  # raised in the lane, at this page's turn
-            return Ready(page, found, None, exc)
+            return Ready(page, refs(page.body), None, exc)
+        found = prepared.decoded.refs  # read with the records when the page decoded in one call
+        return Ready(page, refs(page.body) if found is None else found, prepared)
 
     def _work(self) -> None:
         try:
