@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -88,6 +89,9 @@ def test_merge_keeps_the_highest_modified_and_an_older_page_does_not_regress(wh)
     # within one page the highest modified wins, whatever the order
     wh.ingest("r", "members", page(member(3, T0 + 2, primaryPhone="b"), member(3, T0 + 1, primaryPhone="a")))
     assert phones(wh)["m0003"] == "b"
+    # ... and on a tie the later record in the page
+    counts = wh.ingest("r", "members", page(member(4, T0, primaryPhone="first"), member(5, T0), member(4, T0, primaryPhone="second")))
+    assert (counts.new, phones(wh)["m0004"]) == (2, "second")
 
 
 def test_items_follow_their_parents_modified_even_when_unchanged(wh):
@@ -215,6 +219,28 @@ def test_raw_pages_are_kept_compressed_once_per_content(wh):
                     "FROM raw_bodies").row(0, named=True)
     assert stored["n"] == 1 and stored["size"] == len(body) and stored["packed"] < len(body) / 10
     assert wh.sql("SELECT request FROM raw_pages").get_column("request").to_list() == ['{"skip": 0}'] * 2
+
+
+def test_a_body_stored_by_an_earlier_run_or_a_failed_write_is_handled_by_what_the_file_holds(tmp_path):
+    """The warehouse remembers which bodies are stored instead of looking each one up: what it
+    remembers must be what the file holds, after a reopen and after a rolled-back write."""
+    body, other = page(transaction(1)), page(transaction(2))
+    with Warehouse.open(tmp_path / "w.duckdb") as w:
+        w.ingest("r1", "transactions", body)
+    with Warehouse.open(tmp_path / "w.duckdb") as w:
+        w.ingest("r2", "transactions", body)  # stored by the earlier process: not stored again
+
+        def fail() -> None:
+            raise RuntimeError("disk gone")
+
+        w._before_commit = fail
+        with pytest.raises(RuntimeError):
+            w.ingest("r2", "transactions", other)  # rolled back: its body is not stored ...
+        w._before_commit = None
+        w.ingest("r2", "transactions", other)  # ... so the next attempt stores it
+        assert w.sql("SELECT count(*) AS n FROM raw_bodies").item() == 2
+        assert w.sql("SELECT count(*) AS n FROM raw_pages").item() == 3
+        assert w.raw_body(hashlib.sha256(other).hexdigest()) == other
 
 
 

@@ -47,19 +47,31 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _stamp(run_id: str, seen_at: datetime, version: int) -> list[pl.Expr]:
+def _micros(seen_at: datetime) -> int:
     # a datetime literal costs ~20x an integer one, and this runs for every page
-    micros = (seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=UTC)) - _EPOCH
+    return ((seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=UTC)) - _EPOCH) // _MICROSECOND
+
+
+def _stamp(run_id: str, seen_at: datetime, version: int) -> list[pl.Expr]:
     return [
         pl.lit(run_id, pl.String()).alias("_run_id"),
-        pl.lit(micros // _MICROSECOND, pl.Int64()).cast(TIMESTAMP).alias("_seen_at"),
+        pl.lit(_micros(seen_at), pl.Int64()).cast(TIMESTAMP).alias("_seen_at"),
         pl.lit(version, pl.Int64()).alias("_version"),
     ]
 
 
 def stamped(incoming: pl.DataFrame, columns: list[str], *, run_id: str, seen_at: datetime, version: int) -> pl.DataFrame:
-    """``incoming`` as stored rows when every key in it is new (no stored row to compare with)."""
-    return incoming.select(*columns, *_stamp(run_id, seen_at, version))
+    """``incoming`` as stored rows when every key in it is new (no stored row to compare with).
+
+    Built from Series, not a query: the usual page of a backfill goes this way, and a polars
+    query per table and page cost more than the columns themselves."""
+    frame = incoming if incoming.columns == columns else incoming.select(columns)
+    stamps = (
+        pl.Series("_run_id", [run_id], pl.String()),
+        pl.Series("_seen_at", [_micros(seen_at)], pl.Int64()).cast(TIMESTAMP),
+        pl.Series("_version", [version], pl.Int64()),
+    )
+    return frame.hstack([s.new_from_index(0, frame.height) for s in stamps])
 
 
 def split_writes(
