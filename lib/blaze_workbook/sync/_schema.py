@@ -26,6 +26,7 @@ import msgspec
 
 from ..errors import ConfigurationError
 from ..mapping import CUSTOMERS, PRODUCTS, TRANSACTION_ITEMS, TRANSACTIONS, Column, Table
+from .passes import Ref
 
 #: a parsed JSON path: object keys and list indexes
 Path = tuple[str | int, ...]
@@ -298,7 +299,7 @@ def strict_decoder(entity: str, allowed: dict[Path, list[str]]) -> tuple[msgspec
 
 #: what a pass over a window reads of every record (``passes.Ref``), decoded with the record
 #: where the entity's records carry it, so the pass needs no parse of its own
-REF_FIELDS: tuple[str, ...] = ("id", "modified", "created", "transType", "parentTransactionId")
+REF_FIELDS: tuple[str, ...] = Ref.__struct_fields__
 
 
 def _record_tree(entity: str) -> Tree:
