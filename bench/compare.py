@@ -14,17 +14,22 @@ exports is included in every contender's time):
 - ``ours_customers`` — the same engine on the customers table alone (no transactions given, so
   no derived fields): the fields the baselines compare too;
 - ``datacompy`` — ``datacompy.PolarsCompare`` (datacompy 1.1) per table on the same columns,
-  joined on the same key (numbers as floats: it has no decimal path);
+  joined on the same key (numbers as floats: it has no decimal path), set as near to our rules
+  as its options go: ``ignore_spaces`` and ``ignore_case`` (our text, name and email rules trim
+  and case-fold) and ``abs_tol`` 0.005 on the columns our rules compare as money. It still does
+  less than ours (no phone digits, no NFC, no enum mapping, no kinds);
+- ``datacompy_defaults`` — the same with datacompy's defaults (exact comparison): less work
+  again, reported beside it (``vs_datacompy_polars_defaults``);
 - ``floor`` — a bare polars join on the key and a per-field ``ne_missing`` count: no
   normalisation, no kinds, no positions for repeated keys.
 
 ``ratios`` are the baseline's seconds over ours (greater than 1: we are faster):
-``vs_datacompy_polars`` and ``vs_bare_floor`` on the customers table; ``*_total`` compare ours
+``vs_datacompy_polars`` (``_defaults``) and ``vs_bare_floor`` on the customers table; ``*_total`` compare ours
 on all tables with the baselines' sum over the four tables. A child above ``--max-rss-gb`` or
 ``--timeout`` is killed and reported as such. Prints one JSON line last (CONTRACTS.md §6)::
 
     python bench/compare.py [--scales seed,10x,100x] [--repeat N] [--quick] [--seed 0]
-                            [--contenders ours,ours_customers,datacompy,floor]
+                            [--contenders ours,ours_customers,datacompy,datacompy_defaults,floor]
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ import _compare_data as data
 
 HERE = Path(__file__).resolve()
 SCALES = {"tiny": ("tiny", 1), "seed": ("seed", 1)}
-CONTENDERS = ("ours", "ours_customers", "datacompy", "floor")
+CONTENDERS = ("ours", "ours_customers", "datacompy", "datacompy_defaults", "floor")
+BASELINES = ("datacompy", "datacompy_defaults", "floor")
 
 
 def log(*args: object) -> None:
@@ -122,16 +128,29 @@ def _read_plain(path: Path, table: str, key: list[str], fields: list[str]) -> tu
     return tuple(pl.read_parquet(files[s][table], columns=key + fields) for s in data.SIDES)
 
 
-def _run_datacompy(path: Path, table: str) -> dict[str, Any]:
+def _datacompy_options(table: str, fields: list[str]) -> dict[str, Any]:
+    """datacompy's options nearest to our rules for ``table``: trimmed, case-folded text and a
+    half-cent tolerance on money (asked of the engine's own rules, as the fields are)."""
+    from blaze_workbook.compare.normalize import HALF_CENT, MONEY, rule_for
+    from blaze_workbook.mapping import table as mapped
+
+    t = mapped(table)
+    kinds = {c.legacy: c.kind for c in t.compared if c.legacy}
+    money = {f: float(HALF_CENT) for f in fields if rule_for(t.legacy, f, kinds.get(f)) == MONEY}
+    return {"ignore_spaces": True, "ignore_case": True, "abs_tol": money or 0}
+
+
+def _run_datacompy(path: Path, table: str, *, defaults: bool = False) -> dict[str, Any]:
     import datacompy
     import polars as pl
 
     key, fields = _plain_fields(path, table)
+    options = {} if defaults else _datacompy_options(table, fields)
     start = time.perf_counter()
     e, b = _read_plain(path, table, key, fields)
     as_float = [pl.col(c).cast(pl.Float64) for c in fields if isinstance(e.schema[c], pl.Decimal) or isinstance(b.schema[c], pl.Decimal)]
     e, b = e.with_columns(as_float), b.with_columns(as_float)
-    cmp = datacompy.PolarsCompare(e, b, join_columns=key, df1_name="existing", df2_name="blaze")
+    cmp = datacompy.PolarsCompare(e, b, join_columns=key, df1_name="existing", df2_name="blaze", **options)
     mismatched = sum(int(s["unequal_cnt"]) for s in cmp.column_stats)
     return {"seconds": time.perf_counter() - start, "rows": e.height + b.height, "matched": cmp.intersect_rows.height, "mismatched": mismatched}
 
@@ -154,6 +173,8 @@ def child(contender: str, path: Path, table: str | None) -> None:
         out = _run_ours(path, ("customers",))
     elif contender == "datacompy":
         out = _run_datacompy(path, table or "customers")
+    elif contender == "datacompy_defaults":
+        out = _run_datacompy(path, table or "customers", defaults=True)
     elif contender == "floor":
         out = _run_floor(path, table or "customers")
     else:
@@ -225,9 +246,9 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if "ours_customers" in args.contenders:
         ours_c = measure("ours_customers", path, None, args.repeat, **limits)
         log(f"[{name}] ours_customers: {ours_c}")
-    per_table: dict[str, dict[str, Any]] = {"datacompy": {}, "floor": {}}
+    per_table: dict[str, dict[str, Any]] = {b: {} for b in BASELINES}
     tables = [t for t in data.TABLES if t in args.baseline_tables]
-    for contender in ("datacompy", "floor"):
+    for contender in BASELINES:
         for t in tables if contender in args.contenders else ():
             log(f"[{name}] {contender} {t}")
             per_table.setdefault(contender, {})[t] = measure(contender, path, t, args.repeat, **limits)
@@ -243,13 +264,14 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "rows": info["rows"],
         "ours": ours,
         "ours_customers": ours_c,
-        "datacompy": per_table["datacompy"],
-        "floor": per_table["floor"],
+        **per_table,
         "ratios": {
             "vs_datacompy_polars": _ratio(per_table["datacompy"].get("customers"), ours_c),
+            "vs_datacompy_polars_defaults": _ratio(per_table["datacompy_defaults"].get("customers"), ours_c),
             "vs_bare_floor": _ratio(per_table["floor"].get("customers"), ours_c),
             "vs_datacompy_polars_total": _ratio(totals["datacompy"], ours),
             "vs_bare_floor_total": _ratio(totals["floor"], ours),
+            "vs_datacompy_polars_defaults_total": _ratio(totals["datacompy_defaults"], ours),
         },
         "totals": totals,
     }

@@ -29,17 +29,22 @@ def test_quick_run_prints_the_contract_keys(tmp_path: Path):
     assert set(record) == {"bench", "scale", "seconds", "peak_rss_mb", "records_per_s", "ratios", "details"}
     assert record["bench"] == "compare" and record["scale"] == "tiny"
     assert record["seconds"] > 0 and record["peak_rss_mb"] > 0 and record["records_per_s"] > 0
-    for key in ("vs_datacompy_polars", "vs_bare_floor", "vs_datacompy_polars_total", "vs_bare_floor_total"):
+    for key in ("vs_datacompy_polars", "vs_datacompy_polars_defaults", "vs_bare_floor", "vs_datacompy_polars_total", "vs_bare_floor_total"):
         assert isinstance(record["ratios"][key], float), (key, record["ratios"][key])
 
     tiny = record["details"]["scales"]["tiny"]
     assert tiny["ours"]["counts_exact"] is True
     rows = tiny["rows"]
     assert tiny["ours"]["rows"] == sum(rows["existing"].values()) + sum(rows["blaze"].values())
-    for contender in ("datacompy", "floor"):
+    for contender in ("datacompy", "datacompy_defaults", "floor"):
         for table in ("customers", "transactions", "transaction_items", "products"):
             run = tiny[contender][table]
             assert "failed" not in run, (contender, table, run)
             assert run["rows"] == rows["existing"][table] + rows["blaze"][table]
     # both baselines join on the same key: the same customers meet on both
     assert tiny["datacompy"]["customers"]["matched"] == tiny["floor"]["customers"]["matched"] > 0
+    # datacompy at its defaults compares exactly, as the floor does; set near our rules (trimmed,
+    # case-folded text) it finds fewer differences on customers, whose names and emails differ in case
+    plain = tiny["datacompy_defaults"]["customers"]["mismatched"]
+    assert plain == tiny["floor"]["customers"]["mismatched"]
+    assert 0 < tiny["datacompy"]["customers"]["mismatched"] < plain
