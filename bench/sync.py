@@ -10,7 +10,9 @@ directory, each in its own worker subprocess so its peak RSS is its own. One run
   stored, one thread), the simulator's *serving rate* (2 connections discarding pages), the
   *naive* pipeline and *dlt* ``rest_api`` on a slice of the first ``--slice`` transactions
   (whole 7-day windows: both read exactly the same records), compared on transactions/s;
-- peak RSS of backfills at smaller scales (``--rss-scales``): flat as the data grows;
+- peak RSS of backfills at smaller scales (``--rss-scales``): flat as the data grows; and of
+  the same shop's backfill over only its last years (``--rss-years``, default 1): the history
+  grows, the shop does not (the presets differ in weekly volume too, hence in page size);
 - the latency-bound run (``--latency-scale``, default ``demo``): 200 ms injected before every
   answer, the Blaze rate limit on (10,000 calls / 300 s, our budget 90% of it), wall time
   against ``max(calls x latency / concurrency, rate-limit bound)``.
@@ -18,7 +20,7 @@ directory, each in its own worker subprocess so its peak RSS is its own. One run
 Prints one JSON line last (CONTRACTS.md §6)::
 
     python bench/sync.py [--scale seed] [--slice 10000] [--skip-naive] [--skip-dlt]
-                         [--skip-latency] [--rss-scales tiny,demo] [--quick]
+                         [--skip-latency] [--rss-scales tiny,demo] [--rss-years 1] [--quick]
 
 ``--quick`` is the smoke test's: ``tiny`` everywhere, a 200-record slice, latency 50 ms.
 """
@@ -96,13 +98,14 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     config = SimulatorConfig(scale=args.scale, seed=args.seed, partner_key=DEMO_PARTNER_KEY, developer_key=DEMO_DEVELOPER_KEY,
                              rate_limit_calls=RATE_LIMIT_CALLS if latency_ms else 0, rate_limit_seconds=RATE_LIMIT_SECONDS,
                              faults=Faults(latency_ms=latency_ms))
-    out: dict[str, Any] = {"scale": args.scale}
+    out: dict[str, Any] = {"scale": args.scale, "years": args.years or get_preset(args.scale).years}
     with start_background(config, ready_timeout=900) as sim, tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         stats = sim.stats()
         tz = ZoneInfo(httpx.get(sim.api_url + "/store", headers=HEADERS, timeout=60).json()["shop"]["timeZone"])
         now = datetime.fromtimestamp(stats["now_ms"] / 1000, UTC) + timedelta(days=1)
-        # a shop-local day before the oldest record of the preset's history
-        since = (now - timedelta(days=round(get_preset(args.scale).years * 365.25) + 60)).astimezone(tz).date()
+        # a shop-local day before the oldest record of the preset's history (or ``--years`` back)
+        days = round(args.years * 365.25) if args.years else round(get_preset(args.scale).years * 365.25) + 60
+        since = (now - timedelta(days=days)).astimezone(tz).date()
         end = now.astimezone(tz).date()
         settings = BlazeSettings(sim.url, DEMO_PARTNER_KEY, DEMO_DEVELOPER_KEY)
         before, sim_cpu, cpu = sim.stats(), process_cpu_seconds(sim.pid), _cpu_s()
@@ -180,6 +183,8 @@ def main() -> None:
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--rss-scales", default=None, help="comma-separated smaller scales to backfill for peak RSS (default: those below --scale, up to demo)")
+    parser.add_argument("--rss-years", default="1", help="comma-separated: backfill --scale's shop over only its last N years, for peak RSS as the history grows ('' for none)")
+    parser.add_argument("--years", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--latency-scale", default="demo", choices=SCALES)
     parser.add_argument("--latency-ms", type=float, default=None, help="injected latency of the latency run (default 200)")
     parser.add_argument("--serving-mb", type=float, default=1000, help="MB the serving-rate reader reads")
@@ -194,6 +199,7 @@ def main() -> None:
     if args.quick:
         args.scale, args.latency_scale, args.slice, args.serving_mb = "tiny", "tiny", min(args.slice, 200), min(args.serving_mb, 20)
         args.rss_scales = args.rss_scales or ""
+        args.rss_years = ""
         args.latency_ms = args.latency_ms or 50.0
     latency_ms = args.latency_ms or 200.0
     flags = [f for f, on in (("--skip-naive", args.skip_naive), ("--skip-dlt", args.skip_dlt)) if on]
@@ -203,12 +209,24 @@ def main() -> None:
     rss_scales = [s for s in (args.rss_scales.split(",") if args.rss_scales is not None else smaller[-2:]) if s and s != args.scale]
     by_scale = {s: _run_worker(s, args) for s in rss_scales}
     by_scale[args.scale] = main_run
+    by_years = [_run_worker(args.scale, args, "--years", y) for y in args.rss_years.split(",") if y.strip()] + [main_run]
     latency = None if args.skip_latency else _run_worker(args.latency_scale, args, "--latency-ms", str(latency_ms))["latency"] | {"scale": args.latency_scale}
-    print(json.dumps(report(args, main_run, by_scale, latency, time.perf_counter() - started)))
+    print(json.dumps(report(args, main_run, by_scale, latency, time.perf_counter() - started, by_years)))
+
+
+def _history(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Peak RSS of one shop's backfills over more and more of its history."""
+    runs = sorted(runs, key=lambda r: r["bytes"])
+    rows = [{"years": r["years"], "peak_rss_mb": r["peak_rss_mb"], "mb_of_json": round(r["bytes"] / 1e6, 1), "records": r["records"],
+             "seconds": r["seconds"]} for r in runs]
+    grown = len(runs) > 1 and runs[0]["bytes"]
+    return {"rss_by_history": rows,
+            "rss_growth_history": round(runs[-1]["peak_rss_mb"] / runs[0]["peak_rss_mb"], 2) if grown else None,
+            "data_growth_history": round(runs[-1]["bytes"] / runs[0]["bytes"], 1) if grown else None}
 
 
 def report(args: argparse.Namespace, run: dict[str, Any], by_scale: dict[str, dict[str, Any]], latency: dict[str, Any] | None,
-           wall: float) -> dict[str, Any]:
+           wall: float, by_years: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The CONTRACTS.md §6 line: ratios are ours / baseline, measured in this run."""
     ceiling = run["decode_ceiling"]
     ours_tx = (run.get("transactions") or {}).get("records_per_s", 0.0)
@@ -237,6 +255,7 @@ def report(args: argparse.Namespace, run: dict[str, Any], by_scale: dict[str, di
         "rss_by_scale": rss,
         "rss_growth": round(sizes[-1]["peak_rss_mb"] / sizes[0]["peak_rss_mb"], 2) if len(sizes) > 1 else None,
         "data_growth": round(sizes[-1]["bytes"] / sizes[0]["bytes"], 1) if len(sizes) > 1 and sizes[0]["bytes"] else None,
+        **_history(by_years or [run]),
         "targets": TARGETS, "wall_seconds_all": round(wall, 1),
     }
     return {"bench": "sync", "scale": args.scale, "seconds": run["seconds"], "peak_rss_mb": run["peak_rss_mb"],

@@ -72,6 +72,25 @@ def test_ingest_counts_and_the_same_page_twice_changes_nothing(wh):
     }
 
 
+def test_a_page_inserted_as_new_that_holds_a_stored_key_is_merged_as_if_probed(wh):
+    """A page's keys are inserted as new without a probe; one stored key fails that insert on the
+    primary key, and the page is written again with its keys probed: counts and rows as if probed."""
+    wh.ingest("r1", "transactions", page(transaction(1), transaction(2)))
+    changed = transaction(2, modified=T0 + 1_000, total="99.99")
+    mixed = wh.ingest("r1", "transactions", page(changed, transaction(3), transaction(4)))
+    tx = mixed.tables[TRANSACTIONS.staging]
+    assert (tx.new, tx.updated, tx.unchanged) == (2, 1, 0)
+    assert (mixed.new, mixed.updated, mixed.unchanged) == (6, 1, 2)  # t0002's items: unchanged, re-stamped
+    assert "transactions" in wh._probing  # the next page probes ...
+    after = wh.ingest("r1", "transactions", page(transaction(5)))
+    assert (after.new, after.updated, after.unchanged) == (3, 0, 0)
+    assert "transactions" not in wh._probing  # ... and one without a stored key ends that
+    assert wh.row_counts()[TRANSACTIONS.staging] == 5 and wh.row_counts()[TRANSACTION_ITEMS.staging] == 10
+    assert wh.sql("SELECT count(*) AS n FROM raw_pages").item() == 3  # the failed attempt left no page
+    total = wh.sql(f"SELECT total_amount FROM {TRANSACTIONS.staging} WHERE transaction_id = 't0002'").item()
+    assert total == Decimal("99.99")
+
+
 def phones(w: Warehouse) -> dict[str, str]:
     return dict(w.staging_frame(CUSTOMERS).select("member_id", "phone").rows())
 
@@ -245,10 +264,10 @@ def test_a_body_stored_by_an_earlier_run_or_a_failed_write_is_handled_by_what_th
 
 
 def test_duckdb_memory_is_bounded_by_default_and_by_the_parameter(tmp_path):
-    """DuckDB's own default (80% of RAM) kept every block a backfill wrote: 256 MB unless told."""
+    """DuckDB's own default (80% of RAM) kept every block a backfill wrote: 128 MB unless told."""
     setting = "SELECT value FROM duckdb_settings() WHERE name = $n"
     with Warehouse.open(tmp_path / "a.duckdb") as w:
-        assert w.sql(setting, {"n": "memory_limit"}).item() == "244.1 MiB"
+        assert w.sql(setting, {"n": "memory_limit"}).item() == "122.0 MiB"
         assert w.sql(setting, {"n": "temp_directory"}).item() == f"{tmp_path / 'a.duckdb'}.tmp"  # spills beside the file
     with Warehouse.open(tmp_path / "a.duckdb", memory_limit="1GB") as w:
         assert w.sql(setting, {"n": "memory_limit"}).item() == "953.6 MiB"

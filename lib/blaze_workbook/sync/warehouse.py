@@ -61,7 +61,10 @@ _SMALL_BODY = 512
 #: was then 1,060 MB; with 256 MB, 788 MB. A cap of 256 MB once killed a seed backfill in its
 #: automatic checkpoint ("failed to pin block", FATAL): all raw bodies then sat in one row group
 #: that each checkpoint rewrote pinned; in parts (:mod:`._bodies`) a checkpoint pins little.
-DEFAULT_MEMORY_LIMIT: str | None = "256MB"
+#: 128 MB, not 256: DuckDB held 156 MB of table blocks at the end of a one-year seed backfill;
+#: with 128 MB peak RSS went from 721 to 590 MB in the same time and CPU (bench/README, eighth
+#: round). A write that needs more raises the cap (:mod:`._memory`).
+DEFAULT_MEMORY_LIMIT: str | None = "128MB"
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ class Warehouse:
         self._stored: set[str] | None = None
         #: entities whose ``state`` row exists (as of this transaction): updated in place, not upserted
         self._state_rows: set[str] = set()
+        #: entities whose last page held a stored key: their next page probes the keys first
+        #: instead of inserting as new (see :meth:`_apply`)
+        self._probing: set[str] = set()
         #: small pages (empty pages, checkpoints) decode the same every time: decoded once
         self._small_decoded: dict[tuple[str, bytes, str, bool], DecodedPage] = {}
 
@@ -164,7 +170,7 @@ class Warehouse:
              memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Warehouse:
         """Open (creating if needed) the warehouse at ``path`` (default under the workbook home).
 
-        ``memory_limit``: DuckDB's buffer pool, such as ``"256MB"`` (the default) or ``"2GB"``
+        ``memory_limit``: DuckDB's buffer pool, such as ``"128MB"`` (the default) or ``"2GB"``
         (``None``: DuckDB's default, 80% of RAM); it bounds DuckDB's share of the process's
         memory (what exceeds it spills to a temporary directory beside the file).
 
@@ -398,7 +404,7 @@ class Warehouse:
                 decoded = self._decode(entity, page.body, page.check_fields, self.timezone)
             known = page.sha in self._stored_bodies()
 
-            def write() -> IngestCounts:
+            def write(assume_new: bool) -> IngestCounts:
                 with self._transaction() as con:
                     page_id = self._next_page
                     if page_id is None:
@@ -414,14 +420,25 @@ class Warehouse:
                             "n": decoded.count, "k": decoded.quarantine.height,
                         },
                     )
-                    counts = self._apply(con, page_id, run_id, fetched_at, decoded)
+                    counts = self._apply(con, page_id, run_id, fetched_at, decoded, assume_new=assume_new)
                     if state_update is not None:
                         self._advance(con, entity, state_update, fetched_at)
                 self._next_page = page_id + 1
                 self._stored_bodies().add(page.sha)
                 return counts
 
-            return self._with_room(write)
+            # A backfill's keys are new: insert them as such, and let the primary key say when one
+            # is not (the page is then written again, its keys probed first). Not inside an outer
+            # transaction, which the failed insert would abort.
+            if entity not in self._probing and entity not in LOOKUP_ENTITIES and not self._in_transaction:
+                try:
+                    return self._with_room(lambda: write(True))
+                except duckdb.ConstraintException:
+                    self._probing.add(entity)
+            counts = self._with_room(lambda: write(False))
+            if counts.updated + counts.unchanged == 0:
+                self._probing.discard(entity)
+            return counts
 
     def _stored_bodies(self) -> set[str]:
         """:attr:`_stored`, read from the file when not known (call under the lock)."""
@@ -447,7 +464,12 @@ class Warehouse:
             self._small_decoded[key] = decoded
         return decoded
 
-    def _apply(self, con: duckdb.DuckDBPyConnection, page_id: int, run_id: str, at: datetime, page: DecodedPage) -> IngestCounts:
+    def _apply(self, con: duckdb.DuckDBPyConnection, page_id: int, run_id: str, at: datetime, page: DecodedPage, *,
+               assume_new: bool = False) -> IngestCounts:
+        """Merge ``page`` into its tables. ``assume_new``: insert every record as new without
+        probing the stored keys (a scan of the whole key column, which grows with the table:
+        about 7.6 ms a page for the demo's 116 k items); a stored key then fails the insert on
+        the primary key, and :meth:`ingest` writes the page again with ``assume_new=False``."""
         stamp = {"run_id": run_id, "seen_at": at, "version": page_id}
         tables: dict[str, TableCounts] = {}
         if page.count == 0:  # an empty page or a checkpoint: nothing to merge
@@ -483,11 +505,14 @@ class Warehouse:
             for staging, frame in page.frames.items():
                 t = mapped_table(staging)
                 latest = _latest(frame, t.key)
-                keys = {"keys": latest.get_column(t.key).to_list()}
-                # probe the key column first: a backfill's keys are new, and reading every column
-                # of a growing table for them costs more and more per page
-                known = con.execute(f"SELECT count(*) FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))", keys).fetchall()[0][0]
-                existing = _frame(con, f"SELECT * FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))", keys) if known else None
+                if assume_new:
+                    existing = None
+                else:
+                    keys = {"keys": latest.get_column(t.key).to_list()}
+                    # probe the key column first: reading every column of a growing table for keys
+                    # that are mostly new costs more and more per page
+                    known = con.execute(f"SELECT count(*) FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))", keys).fetchall()[0][0]
+                    existing = _frame(con, f"SELECT * FROM {q(t.staging)} WHERE {q(t.key)} IN (SELECT unnest($keys))", keys) if known else None
                 columns = list(frame_schema(t))
                 if existing is None:  # every key is new: nothing to compare
                     inserts, replaces, found = stamped(latest, columns, **stamp), None, {"new": latest.height}
