@@ -183,7 +183,7 @@ def main() -> None:
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--rss-scales", default=None, help="comma-separated smaller scales to backfill for peak RSS (default: those below --scale, up to demo)")
-    parser.add_argument("--rss-years", default="1", help="comma-separated: backfill --scale's shop over only its last N years, for peak RSS as the history grows ('' for none)")
+    parser.add_argument("--rss-years", default=None, help="comma-separated: backfill --scale's shop over only its last N years, for peak RSS as the history grows (default 1; '' for none)")
     parser.add_argument("--years", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--latency-scale", default="demo", choices=SCALES)
     parser.add_argument("--latency-ms", type=float, default=None, help="injected latency of the latency run (default 200)")
@@ -199,7 +199,7 @@ def main() -> None:
     if args.quick:
         args.scale, args.latency_scale, args.slice, args.serving_mb = "tiny", "tiny", min(args.slice, 200), min(args.serving_mb, 20)
         args.rss_scales = args.rss_scales or ""
-        args.rss_years = ""
+        args.rss_years = args.rss_years or ""
         args.latency_ms = args.latency_ms or 50.0
     latency_ms = args.latency_ms or 200.0
     flags = [f for f, on in (("--skip-naive", args.skip_naive), ("--skip-dlt", args.skip_dlt)) if on]
@@ -209,7 +209,8 @@ def main() -> None:
     rss_scales = [s for s in (args.rss_scales.split(",") if args.rss_scales is not None else smaller[-2:]) if s and s != args.scale]
     by_scale = {s: _run_worker(s, args) for s in rss_scales}
     by_scale[args.scale] = main_run
-    by_years = [_run_worker(args.scale, args, "--years", y) for y in args.rss_years.split(",") if y.strip()] + [main_run]
+    years = "1" if args.rss_years is None else args.rss_years
+    by_years = [_run_worker(args.scale, args, "--years", y.strip()) for y in years.split(",") if y.strip()] + [main_run]
     latency = None if args.skip_latency else _run_worker(args.latency_scale, args, "--latency-ms", str(latency_ms))["latency"] | {"scale": args.latency_scale}
     print(json.dumps(report(args, main_run, by_scale, latency, time.perf_counter() - started, by_years)))
 

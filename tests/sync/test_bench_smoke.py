@@ -23,7 +23,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "sync.py"
 
 
 def test_quick_run_prints_the_contract_keys():
-    done = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--rss-years", "0.5"], capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(record) == {"bench", "scale", "seconds", "peak_rss_mb", "records_per_s", "ratios", "details"}
@@ -48,3 +48,8 @@ def test_quick_run_prints_the_contract_keys():
     assert latency["calls"] > 0 and latency["minimum_s"] > 0 and latency["seconds"] > 0
     assert latency["max_calls_in_window"] <= latency["budget_calls"]
     assert set(details["rss_by_scale"]) == {"tiny"}
+    # the same shop over half its history, then all of it
+    history = details["rss_by_history"]
+    assert [h["years"] for h in history] == [0.5, tiny.years]
+    assert 0 < history[0]["records"] < history[1]["records"] == details["records"]
+    assert details["rss_growth_history"] > 0 and details["data_growth_history"] > 1
